@@ -1,0 +1,37 @@
+# The two commands a newcomer needs: `make demo` and `make test`. Both create .venv if missing.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+CIVILITY := $(VENV)/bin/civility
+PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+
+.PHONY: setup demo test lint test-sqlite test-postgres browser-deps bench
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q -U pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+demo: setup
+	$(CIVILITY) demo
+
+# Debian's chromium for the Playwright tests (never a browser download).
+browser-deps:
+	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+lint: setup
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff format --check src tests bench
+
+test-sqlite: setup browser-deps
+	$(VENV)/bin/pytest -q
+
+test-postgres: setup
+	DATABASE_URL=$(PG_TEST_URL) $(VENV)/bin/pytest -q tests/web
+
+test: lint test-sqlite test-postgres
+
+bench: setup
+	$(PY) bench/throughput.py

@@ -1,0 +1,117 @@
+"""`Moderator`: the engine's one front door. Normalise → language → scores → spans → relevance → verdict."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from .assessment import Assessment, Span
+from .language import detect_language
+from .policy import Policy
+from .relevance import RelevanceScorer
+from .scoring import CategoryScorer
+from .text import normalize
+
+# Longest comment the engine reads. Web forms cap far lower; this bounds CLI/API abuse.
+MAX_TEXT_CHARS = 20_000
+
+
+class InputError(ValueError):
+    """The caller handed the engine something it cannot assess; the message says what."""
+
+
+@dataclass(frozen=True)
+class Article:
+    title: str = ""
+    body: str = ""
+
+    @classmethod
+    def coerce(cls, value: Article | dict | None) -> Article | None:
+        if value is None or isinstance(value, Article):
+            return value
+        if not isinstance(value, dict):
+            raise InputError("article must be an object with 'title' and 'body'")
+        title, body = value.get("title", ""), value.get("body", "")
+        if not isinstance(title, str) or not isinstance(body, str):
+            raise InputError("article.title and article.body must be strings")
+        return cls(title=title, body=body)
+
+
+class Moderator:
+    """Scores comments against the guidelines and proposes a decision under a policy."""
+
+    def __init__(self, scorer: CategoryScorer, policy: Policy, relevance: RelevanceScorer | None = None):
+        self.scorer = scorer
+        self.policy = policy
+        self.relevance = relevance or RelevanceScorer()
+
+    @classmethod
+    def default(cls, policy_path: str | Path | None = None) -> Moderator:
+        """The shipped models under the shipped policy (or a newsroom's override)."""
+        return cls(_shipped_scorer(), Policy.load(policy_path))
+
+    @property
+    def model_version(self) -> str:
+        return f"{self.scorer.version}+policy-{self.policy.version}"
+
+    def assess(self, text: str, article: Article | dict | None = None, lang: str | None = None) -> Assessment:
+        return self.assess_many([(text, article, lang)])[0]
+
+    def assess_many(
+        self, items: Iterable[tuple[str, Article | dict | None, str | None]]
+    ) -> list[Assessment]:
+        """Batch form of `assess`; far faster per comment because the models run vectorised."""
+        checked = [self._check(text, article, lang) for text, article, lang in items]
+        if not checked:
+            return []
+        norms = [normalize(text) for text, _, _ in checked]
+        languages = [detect_language(text, hint=lang) for text, _, lang in checked]
+        results = self.scorer.score_many(norms, languages)
+        assessments = []
+        for (text, article, _), language, result in zip(checked, languages, results, strict=True):
+            relevance = self.relevance.score(text, article) if article is not None else None
+            verdict = self.policy.decide(result.categories, result.abuse_kinds, relevance, language)
+            assessments.append(
+                Assessment(
+                    decision=verdict.decision,
+                    score=result.overall,
+                    categories=result.categories,
+                    abuse_kinds=result.abuse_kinds,
+                    relevance=relevance,
+                    spans=_merge_spans(result.spans),
+                    language=language,
+                    reasons=verdict.reasons,
+                    reason_codes=verdict.reason_codes,
+                    model_version=self.model_version,
+                )
+            )
+        return assessments
+
+    @staticmethod
+    def _check(text, article, lang) -> tuple[str, Article | None, str | None]:
+        if not isinstance(text, str):
+            raise InputError("text must be a string")
+        if len(text) > MAX_TEXT_CHARS:
+            raise InputError(f"text is {len(text)} characters; the limit is {MAX_TEXT_CHARS}")
+        if lang is not None and not isinstance(lang, str):
+            raise InputError("lang must be a language code such as 'en', or omitted")
+        return text, Article.coerce(article), lang
+
+
+@lru_cache(maxsize=1)
+def _shipped_scorer() -> CategoryScorer:
+    return CategoryScorer.load()
+
+
+def _merge_spans(spans: Sequence[Span]) -> list[Span]:
+    """Sorted, with overlapping spans of the same category joined."""
+    merged: list[Span] = []
+    for span in sorted(spans, key=lambda s: (s.category, s.start, s.end)):
+        last = merged[-1] if merged else None
+        if last and last.category == span.category and span.start <= last.end:
+            merged[-1] = Span(last.start, max(last.end, span.end), last.category)
+        else:
+            merged.append(span)
+    return sorted(merged, key=lambda s: (s.start, s.end, s.category))

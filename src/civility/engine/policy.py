@@ -1,0 +1,121 @@
+"""Turn calibrated category scores into approve / reject / review, under a newsroom's TOML policy."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from .assessment import ABUSE_KIND_TEXT, CATEGORIES, REASON_TEXT
+
+
+class PolicyError(ValueError):
+    """The policy file is malformed; the message names the key."""
+
+
+@dataclass(frozen=True)
+class Band:
+    approve_below: float
+    reject_above: float
+
+
+@dataclass(frozen=True)
+class Verdict:
+    decision: str
+    reasons: list[str]
+    reason_codes: list[str]
+
+
+@dataclass
+class Policy:
+    version: str
+    bands: dict[str, Band]
+    relevance_review_below: float = 0.05
+    modelled_languages: frozenset[str] = field(default_factory=lambda: frozenset({"en"}))
+
+    @classmethod
+    def default(cls) -> Policy:
+        text = resources.files("civility.policy").joinpath("default.toml").read_text("utf-8")
+        return cls.from_toml(text)
+
+    @classmethod
+    def load(cls, path: str | Path | None) -> Policy:
+        """The shipped default, overridden key by key by the newsroom's file if given."""
+        policy = cls.default()
+        if path is None:
+            return policy
+        try:
+            override = Path(path).read_text("utf-8")
+        except OSError as exc:
+            raise PolicyError(f"cannot read policy file {path}: {exc.strerror}") from exc
+        return cls.from_toml(override, base=policy)
+
+    @classmethod
+    def from_toml(cls, text: str, base: Policy | None = None) -> Policy:
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise PolicyError(f"policy is not valid TOML: {exc}") from exc
+        bands = dict(base.bands) if base else {}
+        for name, raw in (data.get("bands") or {}).items():
+            if name not in CATEGORIES:
+                raise PolicyError(f"bands.{name}: unknown category (known: {', '.join(CATEGORIES)})")
+            previous = bands.get(name)
+            low = _probability(raw, "approve_below", name, previous.approve_below if previous else None)
+            high = _probability(raw, "reject_above", name, previous.reject_above if previous else None)
+            if low > high:
+                raise PolicyError(f"bands.{name}: approve_below ({low}) is above reject_above ({high})")
+            bands[name] = Band(low, high)
+        missing = [c for c in CATEGORIES if c not in bands]
+        if missing:
+            raise PolicyError(f"bands missing for: {', '.join(missing)}")
+        relevance = data.get("relevance", {})
+        languages = data.get("languages", {})
+        return cls(
+            version=str(data.get("version", base.version if base else "custom")),
+            bands=bands,
+            relevance_review_below=float(
+                relevance.get("review_below", base.relevance_review_below if base else 0.05)
+            ),
+            modelled_languages=frozenset(
+                languages.get("modelled", base.modelled_languages if base else ["en"])
+            ),
+        )
+
+    def decide(
+        self,
+        categories: dict[str, float],
+        abuse_kinds: dict[str, float],
+        relevance: float | None,
+        language: str,
+    ) -> Verdict:
+        violations = [c for c in CATEGORIES if categories[c] >= self.bands[c].reject_above]
+        if violations:
+            return Verdict("reject", [self._reason(c, abuse_kinds) for c in violations], violations)
+        doubtful = [c for c in CATEGORIES if categories[c] >= self.bands[c].approve_below]
+        if relevance is not None and relevance < self.relevance_review_below:
+            doubtful.append("off_topic")
+        if language not in self.modelled_languages:
+            doubtful.append("unsupported_language")
+        if doubtful:
+            return Verdict("review", [self._reason(c, abuse_kinds) for c in doubtful], doubtful)
+        return Verdict("approve", [], [])
+
+    @staticmethod
+    def _reason(code: str, abuse_kinds: dict[str, float]) -> str:
+        text = REASON_TEXT[code]
+        if code == "abuse" and abuse_kinds:
+            kind, score = max(abuse_kinds.items(), key=lambda kv: kv[1])
+            if score >= 0.5:
+                text = f"{text} ({ABUSE_KIND_TEXT[kind]})"
+        return text
+
+
+def _probability(raw: dict, key: str, name: str, fallback: float | None) -> float:
+    value = raw.get(key, fallback)
+    if value is None:
+        raise PolicyError(f"bands.{name}.{key} is required")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= value <= 1.0:
+        raise PolicyError(f"bands.{name}.{key} must be a number between 0 and 1, got {value!r}")
+    return float(value)

@@ -1,0 +1,12 @@
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("api/v1/", include("civility.web.api.urls")),
+    path("", include("civility.web.perspective.urls")),
+    path("moderation/", include("civility.web.moderation.urls")),
+    path("", include("civility.web.comments.urls")),
+    path("", include("civility.web.articles.urls")),
+]
