@@ -58,7 +58,7 @@ class Row:
 
 def hash_split(text: str, dev_share: int = 10) -> str:
     """Deterministic split on the text itself, so duplicates across sets land together."""
-    digest = hashlib.sha1(text.strip().casefold().encode("utf-8")).digest()
+    digest = hashlib.sha1(text.strip().casefold().encode("utf-8"), usedforsecurity=False).digest()
     return "dev" if digest[0] % dev_share == 0 else "train"
 
 
