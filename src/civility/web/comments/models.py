@@ -1,0 +1,226 @@
+"""Comments, what the engine thought of them, and the append-only trail of decisions.
+
+A comment has no stored status: its status is its latest Decision (none yet = pending).
+The body never changes after posting and decisions are never updated or deleted; both rules
+hold in the model layer here and in the database (see triggers.py and migration 0002)."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Case, CharField, OuterRef, Q, Subquery, Value, When
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
+STATUSES = (PENDING, APPROVED, REJECTED)
+APPROVE, REJECT = "approve", "reject"
+ACTION_STATUS = {APPROVE: APPROVED, REJECT: REJECTED}
+# The engine's guideline categories (civility.engine.assessment.CATEGORIES; a test keeps the
+# two equal). Copied rather than imported so the web models load even without the engine.
+GUIDELINE_CATEGORIES: tuple[str, ...] = (
+    "profanity",
+    "vulgarity",
+    "threat",
+    "personal_attack",
+    "abuse",
+    "promotion",
+)
+# The codes a decision may cite: the guideline categories plus off-topic and a catch-all.
+REASON_CODES: tuple[str, ...] = (*GUIDELINE_CATEGORIES, "off_topic", "other")
+
+
+class ImmutableError(Exception):
+    """Something tried to change a comment's body or rewrite the decision trail."""
+
+
+def new_status_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class CommentQuerySet(models.QuerySet):
+    def with_status(self) -> CommentQuerySet:
+        """Annotate `current_status` (pending/approved/rejected), `decided_at` and
+        `decided_automatically` from each comment's latest decision."""
+        latest = Decision.objects.filter(comment=OuterRef("pk")).order_by("-created", "-id")
+        return self.annotate(
+            latest_action=Subquery(latest.values("action")[:1]),
+            decided_at=Subquery(latest.values("created")[:1]),
+            latest_actor_policy=Subquery(latest.values("actor_policy_version")[:1]),
+        ).annotate(
+            current_status=Case(
+                When(latest_action=APPROVE, then=Value(APPROVED)),
+                When(latest_action=REJECT, then=Value(REJECTED)),
+                default=Value(PENDING),
+                output_field=CharField(),
+            ),
+            decided_automatically=Case(
+                When(Q(latest_action__isnull=False) & ~Q(latest_actor_policy=""), then=True),
+                default=False,
+                output_field=models.BooleanField(),
+            ),
+        )
+
+    def approved(self) -> CommentQuerySet:
+        return self.with_status().filter(current_status=APPROVED)
+
+    def pending(self) -> CommentQuerySet:
+        return self.with_status().filter(current_status=PENDING)
+
+    def update(self, **kwargs):
+        if "body" in kwargs:
+            raise ImmutableError("a comment body is immutable")
+        return super().update(**kwargs)
+
+
+class Comment(models.Model):
+    article = models.ForeignKey(
+        "articles.Article",
+        on_delete=models.PROTECT,
+        related_name="comments",
+        verbose_name=_("article"),
+    )
+    parent = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="replies",
+        verbose_name=_("in reply to"),
+    )
+    author_name = models.CharField(_("name"), max_length=80)
+    # Private: never shown on public pages or in public API responses.
+    author_email = models.EmailField(_("e-mail"), blank=True)
+    body = models.TextField(_("comment"))
+    language = models.CharField(_("language"), max_length=8, blank=True)
+    created = models.DateTimeField(_("posted"), default=timezone.now, db_index=True)
+    # Keyed hash of the client IP: enough to group one sender's comments, useless to reverse.
+    ip_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    # The commenter's private link to see the decision; unguessable, never listed.
+    status_token = models.CharField(
+        max_length=64, unique=True, default=new_status_token, editable=False
+    )
+
+    objects = CommentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created", "id"]
+        permissions = [("moderate_comment", "Can approve or reject comments")]
+
+    def __str__(self) -> str:
+        return f"{self.author_name}: {self.body[:40]}"
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance._loaded_body = instance.__dict__.get("body")
+        return instance
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not self._state.adding:
+            original = getattr(self, "_loaded_body", None)
+            if original is None:
+                original = Comment.objects.filter(pk=self.pk).values_list("body", flat=True).first()
+            if original is not None and original != self.body:
+                raise ImmutableError("a comment body is immutable")
+        super().save(*args, **kwargs)
+        self._loaded_body = self.body
+
+    @property
+    def status(self) -> str:
+        """pending / approved / rejected, from the latest decision."""
+        annotated = self.__dict__.get("current_status")
+        if annotated is not None:
+            return annotated
+        latest = self.latest_decision
+        return ACTION_STATUS[latest.action] if latest else PENDING
+
+    @property
+    def latest_decision(self) -> Decision | None:
+        return self.decisions.order_by("-created", "-id").first()
+
+    def get_status_url(self) -> str:
+        return reverse("comments:status", args=[self.status_token])
+
+
+class Assessment(models.Model):
+    """The engine's view of one comment, kept as evidence next to the decisions."""
+
+    comment = models.OneToOneField(Comment, on_delete=models.PROTECT, related_name="assessment")
+    model_version = models.CharField(max_length=120)
+    categories = models.JSONField(default=dict)
+    abuse_kinds = models.JSONField(default=dict)
+    spans = models.JSONField(default=list)
+    relevance = models.FloatField(null=True, blank=True)
+    score = models.FloatField()
+    suggested_decision = models.CharField(max_length=10)
+    reasons = models.JSONField(default=list)
+    reason_codes = models.JSONField(default=list)
+    language = models.CharField(max_length=8, blank=True)
+    created = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.suggested_decision} ({self.score:.2f}) for comment {self.comment_id}"
+
+
+class DecisionQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise ImmutableError("decisions are append-only")
+
+    def delete(self):
+        raise ImmutableError("decisions are append-only")
+
+
+class Decision(models.Model):
+    """One approve/reject, by a moderator or by the automatic policy. Append-only."""
+
+    ACTIONS = [(APPROVE, _("approve")), (REJECT, _("reject"))]
+
+    comment = models.ForeignKey(Comment, on_delete=models.PROTECT, related_name="decisions")
+    action = models.CharField(max_length=10, choices=ACTIONS)
+    reasons = models.JSONField(default=list, help_text="reason codes, see REASON_CODES")
+    note = models.TextField(blank=True)
+    # A person, or None with actor_policy_version set when the engine's policy decided.
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_policy_version = models.CharField(max_length=120, blank=True)
+    created = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = DecisionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(action__in=[APPROVE, REJECT]), name="decision_action_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(actor__isnull=False) | ~Q(actor_policy_version=""),
+                name="decision_has_actor",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} comment {self.comment_id} by {self.actor_label}"
+
+    @property
+    def automatic(self) -> bool:
+        return self.actor_id is None
+
+    @property
+    def actor_label(self) -> str:
+        if self.actor_id is None:
+            return f"policy {self.actor_policy_version}"
+        return self.actor.get_username()
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not self._state.adding:
+            raise ImmutableError("decisions are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ImmutableError("decisions are append-only")

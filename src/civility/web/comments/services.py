@@ -1,0 +1,239 @@
+"""The one place comments are created and decided. Views, the API, the moderation app and
+the demo all go through these functions, so the rules live in one spot.
+
+How web-moderation uses it:
+- list the queue with `Comment.objects.with_status()` (annotates `current_status`,
+  `decided_at`, `decided_automatically`); `select_related("article", "assessment")`.
+- decide with `record_decision(comment, "approve"|"reject", reasons=[codes], actor=request.user,
+  note="")`; it checks the actor's `comments.moderate_comment` permission, appends a Decision
+  and invalidates the article's cached comment list. Reversing = recording the other action.
+  It raises `DecisionError` (a ValueError with `.field`) on bad input: show its message.
+- show `author_history(comment)` -> (approved, rejected) on each card; the decision trail is
+  `comment.decisions.all()` (oldest first; `.automatic`, `.actor_label`).
+- valid reason codes are `REASON_CODES` (guideline categories + "off_topic" + "other").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.db.models import F
+
+from civility.web import ratelimit
+from civility.web.articles.models import Article
+
+from .models import (
+    ACTION_STATUS,
+    APPROVE,
+    APPROVED,
+    REASON_CODES,
+    REJECT,
+    REJECTED,
+    Assessment,
+    Comment,
+    Decision,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_COMMENT_CHARS = int(getattr(settings, "CIVILITY_MAX_COMMENT_CHARS", 2000))
+MAX_AUTHOR_CHARS = 80
+
+
+class CommentError(ValueError):
+    """A comment cannot be accepted; `.field` names the offending input."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+class DecisionError(ValueError):
+    """A decision cannot be recorded; `.field` names the offending input."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def hash_ip(ip: str | None) -> str:
+    if not ip:
+        return ""
+    key = settings.SECRET_KEY.encode()
+    return hmac.new(key, ip.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def _posting_limits() -> tuple[ratelimit.Limit, ratelimit.Limit]:
+    per_ip = getattr(settings, "CIVILITY_POST_LIMIT_PER_IP", (10, 60))
+    per_author = getattr(settings, "CIVILITY_POST_LIMIT_PER_AUTHOR", (5, 60))
+    return ratelimit.Limit(*per_ip), ratelimit.Limit(*per_author)
+
+
+def validate_comment(
+    article: Article, author: str, email: str, text: str, parent
+) -> tuple[str, str, str]:
+    """Cleaned (author, email, text) or CommentError naming the field."""
+    if not article.comments_open:
+        raise CommentError("article", "comments are closed on this article")
+    author = (author or "").strip() if isinstance(author, str) else None
+    if not author:
+        raise CommentError("author", "a name is required")
+    if len(author) > MAX_AUTHOR_CHARS:
+        raise CommentError("author", f"the name is longer than {MAX_AUTHOR_CHARS} characters")
+    email = (email or "").strip() if isinstance(email, str | None) else None
+    if email is None:
+        raise CommentError("email", "the e-mail must be text")
+    if email:
+        try:
+            validate_email(email)
+        except ValidationError:
+            raise CommentError("email", "the e-mail address is not valid") from None
+    if not isinstance(text, str) or not text.strip():
+        raise CommentError("text", "the comment is empty")
+    if "\x00" in text or "\x00" in author:
+        raise CommentError("text", "the comment contains a NUL character")
+    if len(text) > MAX_COMMENT_CHARS:
+        raise CommentError(
+            "text", f"the comment is {len(text)} characters; the limit is {MAX_COMMENT_CHARS}"
+        )
+    if parent is not None and parent.article_id != article.pk:
+        raise CommentError("parent", "the comment replied to belongs to another article")
+    return author, email, text.strip()
+
+
+def submit_comment(
+    article: Article,
+    author: str,
+    email: str | None,
+    text: str,
+    parent: Comment | None = None,
+    ip: str | None = None,
+    lang: str | None = None,
+) -> Comment:
+    """Validate, rate-limit, store, assess; decide automatically when the policy is sure.
+
+    Raises CommentError (bad input) or ratelimit.RateLimited. The comment is stored before
+    the engine runs, so an engine failure leaves it pending for a moderator, never lost."""
+    author, email, text = validate_comment(article, author, email, text, parent)
+    ip_hash = hash_ip(ip)
+    per_ip, per_author = _posting_limits()
+    if ip_hash:
+        ratelimit.check("post-ip", ip_hash, per_ip)
+    ratelimit.check(
+        "post-author", hashlib.sha256(author.casefold().encode()).hexdigest()[:32], per_author
+    )
+
+    comment = Comment.objects.create(
+        article=article,
+        parent=parent,
+        author_name=author,
+        author_email=email,
+        body=text,
+        ip_hash=ip_hash,
+    )
+    try:
+        moderator = engine_moderator()
+        result = moderator.assess(text, article=article.engine_article(), lang=lang)
+    except Exception:
+        log.exception("engine failed on comment %s; left pending for a moderator", comment.pk)
+        return comment
+
+    with transaction.atomic():
+        Assessment.objects.create(
+            comment=comment,
+            model_version=result.model_version,
+            categories=dict(result.categories),
+            abuse_kinds=dict(result.abuse_kinds),
+            spans=[span.to_dict() for span in result.spans],
+            relevance=result.relevance,
+            score=float(result.score),
+            suggested_decision=result.decision,
+            reasons=list(result.reasons),
+            reason_codes=list(result.reason_codes),
+            language=result.language,
+        )
+        Comment.objects.filter(pk=comment.pk).update(language=result.language)
+        comment.language = result.language
+        if result.decision in (APPROVE, REJECT):
+            policy_version = (
+                getattr(getattr(moderator, "policy", None), "version", "") or result.model_version
+            )
+            codes = (
+                [c for c in result.reason_codes if c in REASON_CODES]
+                if result.decision == REJECT
+                else []
+            )
+            Decision.objects.create(
+                comment=comment,
+                action=result.decision,
+                reasons=codes or (["other"] if result.decision == REJECT else []),
+                actor_policy_version=f"policy-{policy_version}",
+            )
+            if result.decision == APPROVE:
+                _comments_changed(article.pk)
+    return comment
+
+
+def engine_moderator():
+    """The process's shared engine (tests replace this with a fake)."""
+    from civility.web.engine import get_moderator
+
+    return get_moderator()
+
+
+def record_decision(
+    comment: Comment, action: str, reasons=None, actor=None, note: str = ""
+) -> Decision:
+    """Append a moderator's decision. Raises DecisionError (bad input or no permission)."""
+    if action not in ACTION_STATUS:
+        raise DecisionError("action", "action must be 'approve' or 'reject'")
+    reasons = list(reasons or [])
+    unknown = [r for r in reasons if not isinstance(r, str) or r not in REASON_CODES]
+    if unknown:
+        raise DecisionError(
+            "reasons", f"unknown reason code(s): {unknown}; known: {', '.join(REASON_CODES)}"
+        )
+    if action == REJECT and not reasons:
+        raise DecisionError("reasons", "a rejection needs at least one reason code")
+    if not isinstance(note, str) or len(note) > 2000:
+        raise DecisionError("note", "the note must be text of at most 2000 characters")
+    if actor is None or not actor.is_authenticated:
+        raise DecisionError("actor", "a decision needs a signed-in moderator")
+    if not actor.has_perm("comments.moderate_comment"):
+        raise DecisionError("actor", "this user may not moderate comments")
+    was_approved = comment.status == APPROVED
+    decision = Decision.objects.create(
+        comment=comment, action=action, reasons=reasons, actor=actor, note=note
+    )
+    comment.__dict__.pop("current_status", None)
+    if was_approved or action == APPROVE:
+        _comments_changed(comment.article_id)
+    return decision
+
+
+def author_history(comment: Comment) -> tuple[int, int]:
+    """(approved, rejected) counts of the same author's other comments. The author is known by
+    e-mail when given, else by name and IP hash together."""
+    others = Comment.objects.exclude(pk=comment.pk)
+    if comment.author_email:
+        others = others.filter(author_email__iexact=comment.author_email)
+    else:
+        others = others.filter(author_name=comment.author_name, ip_hash=comment.ip_hash)
+    counts = {APPROVED: 0, REJECTED: 0}
+    for status in others.with_status().values_list("current_status", flat=True):
+        if status in counts:
+            counts[status] += 1
+    return counts[APPROVED], counts[REJECTED]
+
+
+def _comments_changed(article_id: int) -> None:
+    """Invalidate the cached public comment list of one article (in every process)."""
+    Article.objects.filter(pk=article_id).update(comments_version=F("comments_version") + 1)

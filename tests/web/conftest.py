@@ -1,0 +1,180 @@
+"""Shared fixtures for the web tests: a fake engine, articles, moderators, clean rate limits.
+
+The fake engine decides by marker words so web logic is tested without trained models;
+tests marked `real_engine` use the shipped engine and are skipped until it can load."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.core.management.commands import flush as flush_command
+from django.db import connections
+
+from civility.web import ratelimit
+from civility.web.comments import services, triggers
+
+CATEGORIES = ("profanity", "vulgarity", "threat", "personal_attack", "abuse", "promotion")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "real_engine: needs the shipped engine models")
+
+
+@dataclass(frozen=True)
+class FakeSpan:
+    start: int
+    end: int
+    category: str
+
+    def to_dict(self):
+        return {"start": self.start, "end": self.end, "category": self.category}
+
+
+@dataclass
+class FakeAssessment:
+    decision: str
+    score: float
+    categories: dict
+    language: str
+    reasons: list
+    reason_codes: list
+    spans: list = field(default_factory=list)
+    abuse_kinds: dict = field(default_factory=dict)
+    relevance: float | None = 0.5
+    model_version: str = "fake-1+policy-test"
+
+    def to_dict(self):
+        return {
+            "decision": self.decision,
+            "score": self.score,
+            "categories": self.categories,
+            "abuse_kinds": self.abuse_kinds,
+            "relevance": self.relevance,
+            "spans": [s.to_dict() for s in self.spans],
+            "language": self.language,
+            "reasons": self.reasons,
+            "model_version": self.model_version,
+        }
+
+
+class FakePolicy:
+    version = "test"
+
+
+class FakeModerator:
+    """'idiot' -> reject (personal attack, with a span); 'hmm' -> review; 'EXPLODE' raises."""
+
+    policy = FakePolicy()
+
+    def __init__(self):
+        self.calls = []
+
+    def assess(self, text, article=None, lang=None):
+        self.calls.append((text, article, lang))
+        if "EXPLODE" in text:
+            raise RuntimeError("engine failure for the test")
+        categories = dict.fromkeys(CATEGORIES, 0.01)
+        language = lang or ("ar" if any("\u0600" <= ch <= "\u06ff" for ch in text) else "en")
+        position = text.find("idiot")
+        if position >= 0:
+            categories["personal_attack"] = 0.97
+            span = FakeSpan(position, position + 5, "personal_attack")
+            return FakeAssessment(
+                "reject",
+                0.97,
+                categories,
+                language,
+                ["Personal attack"],
+                ["personal_attack"],
+                [span],
+            )
+        if "hmm" in text:
+            categories["promotion"] = 0.5
+            return FakeAssessment("review", 0.5, categories, language, ["Promotion"], ["promotion"])
+        return FakeAssessment("approve", 0.01, categories, language, [], [])
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    ratelimit.reset()
+    yield
+    ratelimit.reset()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _flush_may_clear_the_trail():
+    """Flushing the test database (transactional tests, live servers) is the one time the
+    decision trail may be erased: lift the SQLite triggers around it. PostgreSQL's flush
+    uses TRUNCATE, which row triggers do not see."""
+    original = flush_command.Command.handle
+
+    def handle(self, **options):
+        connection = connections[options.get("database", "default")]
+        if connection.vendor != "sqlite":
+            return original(self, **options)
+        with connection.cursor() as cursor:
+            for sql in triggers.drop_statements("sqlite"):
+                cursor.execute(sql)
+        try:
+            return original(self, **options)
+        finally:
+            with connection.cursor() as cursor:
+                for sql in triggers.create_statements("sqlite"):
+                    cursor.execute(sql)
+
+    flush_command.Command.handle = handle
+    yield
+    flush_command.Command.handle = original
+
+
+@pytest.fixture
+def fake_engine(monkeypatch):
+    moderator = FakeModerator()
+    monkeypatch.setattr(services, "engine_moderator", lambda: moderator)
+    return moderator
+
+
+@pytest.fixture
+def real_engine():
+    try:
+        moderator = services.engine_moderator()
+    except (ImportError, FileNotFoundError, OSError) as exc:
+        pytest.skip(f"the shipped engine cannot load yet: {exc}")
+    return moderator
+
+
+@pytest.fixture
+def article(db):
+    from civility.web.articles.models import Article
+
+    return Article.objects.create(
+        slug="security-talks",
+        title="Iraq and the US resume security talks",
+        body="Delegations met in Baghdad to discuss the future of the coalition.",
+    )
+
+
+@pytest.fixture
+def moderator_user(db):
+    user = User.objects.create_user("mod", "mod@example.org", "a-long-test-password")
+    user.groups.add(Group.objects.get(name="Moderators"))
+    return User.objects.get(pk=user.pk)  # fresh instance: no stale permission cache
+
+
+@pytest.fixture
+def reader_user(db):
+    return User.objects.create_user("reader", "reader@example.org", "a-long-test-password")
+
+
+@pytest.fixture
+def post(article, fake_engine):
+    """Post a comment through the service with the fake engine."""
+
+    def _post(
+        text="A fair point about the talks.", author="Ann", email="", parent=None, ip="10.0.0.1"
+    ):
+        return services.submit_comment(article, author, email, text, parent=parent, ip=ip)
+
+    return _post
