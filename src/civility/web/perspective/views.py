@@ -1,0 +1,204 @@
+"""Machine endpoints: Perspective's analyze/suggestscore and Coral's moderation phase.
+
+They take JSON only, from servers rather than browsers, so CSRF does not apply: the API key
+(Perspective) or the HMAC signature (Coral) is what authenticates a request."""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpResponse, JsonResponse
+from django.utils.html import strip_tags
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from civility.web import ratelimit
+
+from . import coral
+from .models import ApiKey, FeedbackExample
+from .protocol import ProtocolError, attribute_scores, parse_analyze, parse_suggest
+
+log = logging.getLogger(__name__)
+
+RATE_SCOPE = "perspective"
+# The largest body we read: a 20 KB comment plus its context, JSON-escaped.
+MAX_BODY_BYTES = 64 * 1024
+
+
+def _moderator():
+    # Imported on first use so the site loads (and tests run on a fake) without the models.
+    from civility.web.engine import get_moderator
+
+    return get_moderator()
+
+
+def _error(error: ProtocolError, headers: dict | None = None) -> JsonResponse:
+    return JsonResponse(error.to_body(), status=error.code, headers=headers)
+
+
+def _authenticate(request) -> ApiKey:
+    raw_key = request.GET.get("key", "")
+    key = ApiKey.find_active(raw_key)
+    if key is None:
+        message = (
+            "The request is missing a valid API key."
+            if not raw_key
+            else "API key not valid. Please pass a valid API key."
+        )
+        raise ProtocolError(message, code=403, status="PERMISSION_DENIED")
+    return key
+
+
+def _read_json(request) -> object:
+    content_type = request.content_type or ""
+    if content_type != "application/json":
+        raise ProtocolError(f"Content-Type must be application/json, not {content_type!r}")
+    try:
+        body = request.body
+    except RequestDataTooBig:
+        raise ProtocolError("Request too large.", code=413) from None
+    if len(body) > MAX_BODY_BYTES:
+        raise ProtocolError("Request too large.", code=413)
+    try:
+        return json.loads(body)
+    except (UnicodeDecodeError, ValueError):
+        raise ProtocolError("Invalid JSON payload received.") from None
+
+
+def _perspective_call(request, handle):
+    """Key, rate limit and JSON parsing shared by both Perspective methods."""
+    try:
+        key = _authenticate(request)
+        ratelimit.check(RATE_SCOPE, str(key.pk), ratelimit.Limit(key.qps, 1))
+        return handle(key, _read_json(request))
+    except ratelimit.RateLimited as limited:
+        error = ProtocolError(
+            f"Quota exceeded: this key allows {key.qps} requests per second.",
+            code=429,
+            status="RESOURCE_EXHAUSTED",
+        )
+        return _error(error, headers={"Retry-After": str(limited.retry_after)})
+    except ProtocolError as error:
+        return _error(error)
+
+
+def _assess(text: str, article: dict | None, hint: str | None):
+    """Assess trusting the engine's own language detection first.
+
+    The request's language is only a fallback, for text the engine cannot place: Coral sends
+    "en" for every tenant locale Perspective lacked, so an Arabic newsroom's comments arrive
+    labelled English. Returns (assessment, detected language)."""
+    moderator = _moderator()
+    try:
+        assessment = moderator.assess(text, article=article)
+        detected = assessment.language
+        if detected == "other" and hint is not None:
+            assessment = moderator.assess(text, article=article, lang=hint)
+    except ValueError as exc:  # the engine's InputError: says what is wrong with the input
+        raise ProtocolError(str(exc)) from None
+    return assessment, detected
+
+
+@csrf_exempt
+@require_POST
+def analyze(request):
+    return _perspective_call(request, _analyze)
+
+
+def _analyze(key: ApiKey, data: object) -> JsonResponse:
+    # Nothing from an analyze call is written anywhere, so doNotStore needs no branch here.
+    parsed = parse_analyze(data)
+    assessment, detected = _assess(parsed.text, parsed.article, parsed.language_hint)
+    if assessment.language == "other":
+        raise ProtocolError(
+            f"Attribute {parsed.attributes[0].name} does not support the comment's language "
+            "(not one of en, ar, fa, tr, ckb, kmr); send languages to say which it is."
+        )
+    answer = {
+        "attributeScores": attribute_scores(assessment, parsed),
+        "languages": parsed.languages or [assessment.language],
+        "detectedLanguages": [] if detected == "other" else [detected],
+    }
+    if parsed.client_token is not None:
+        answer["clientToken"] = parsed.client_token
+    return JsonResponse(answer)
+
+
+@csrf_exempt
+@require_POST
+def suggestscore(request):
+    return _perspective_call(request, _suggestscore)
+
+
+def _suggestscore(key: ApiKey, data: object) -> JsonResponse:
+    parsed = parse_suggest(data)
+    # The engine's language, for the same reason as in analyze: Coral's languages may be wrong.
+    language = _assess(parsed.text, None, parsed.language_hint)[0].language
+    FeedbackExample.objects.bulk_create(
+        FeedbackExample(
+            api_key=key,
+            text=parsed.text,
+            attribute=attribute,
+            score=score,
+            lang=language,
+            client_token=parsed.client_token or "",
+            community_id=parsed.community_id,
+            context=parsed.context_text,
+        )
+        for attribute, score in parsed.scores.items()
+    )
+    answer = {} if parsed.client_token is None else {"clientToken": parsed.client_token}
+    return JsonResponse(answer)
+
+
+@csrf_exempt
+@require_POST
+def coral_moderate(request):
+    secrets = coral.signing_secrets()
+    if not secrets:
+        return JsonResponse(
+            {"error": f"Coral moderation is not configured: set {coral.SECRET_ENV} on the server."},
+            status=503,
+        )
+    try:
+        body = request.body
+    except RequestDataTooBig:
+        return JsonResponse({"error": "request too large"}, status=413)
+    header = request.headers.get("X-Coral-Signature", "")
+    if not coral.signature_valid(body, header, secrets):
+        return JsonResponse({"error": "missing or invalid X-Coral-Signature"}, status=401)
+    try:
+        data = json.loads(body)
+        text = html.unescape(strip_tags(data["comment"]["body"]))
+        role = data.get("author", {}).get("role", "COMMENTER")
+        story_url = (data.get("story") or {}).get("url") or ""
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return JsonResponse(
+            {"error": "expected Coral's JSON with comment.body, author and story"}, status=400
+        )
+    if not isinstance(text, str):
+        return JsonResponse({"error": "comment.body must be a string"}, status=400)
+    if role in coral.TRUSTED_ROLES or not text.strip():
+        return HttpResponse(status=204)
+    try:
+        assessment = _moderator().assess(text, article=_article_for(story_url))
+    except ValueError as exc:  # the engine's InputError, e.g. text over its length limit
+        log.warning("coral: comment not assessed: %s", exc)
+        return HttpResponse(status=204)
+    answer = coral.verdict(assessment)
+    return HttpResponse(status=204) if answer is None else JsonResponse(answer)
+
+
+def _article_for(story_url: str) -> dict | None:
+    """The article Civility knows at this URL, for relevance; Coral's story is never fetched."""
+    if not story_url:
+        return None
+    from civility.web.articles.models import Article
+
+    article = Article.objects.filter(url=story_url).first()
+    if article is None:
+        return None
+    return {"title": article.title, "body": article.body}
