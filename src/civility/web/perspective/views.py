@@ -199,6 +199,4 @@ def _article_for(story_url: str) -> dict | None:
     from civility.web.articles.models import Article
 
     article = Article.objects.filter(url=story_url).first()
-    if article is None:
-        return None
-    return {"title": article.title, "body": article.body}
+    return None if article is None else article.engine_article()
