@@ -1,3 +1,12 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from . import views
+
+app_name = "moderation"
+
+urlpatterns = [
+    path("", views.queue, name="queue"),
+    path("comments/<int:comment_id>/decide/", views.decide, name="decide"),
+    path("bulk/", views.bulk_decide, name="bulk"),
+    path("dashboard/", views.dashboard, name="dashboard"),
+]

@@ -1,0 +1,63 @@
+"""Template helpers for the moderator pages."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django import template
+from django.utils.safestring import SafeString
+
+from ..highlight import highlight_spans
+
+register = template.Library()
+
+
+@register.simple_tag
+def highlighted_body(comment) -> SafeString:
+    """The comment's text, escaped, with the engine's spans (if any) marked."""
+    # A comment the engine failed on has no Assessment; Django's missing-relation error is an
+    # AttributeError, so getattr's default covers it.
+    assessment = getattr(comment, "assessment", None)
+    spans = assessment.spans if assessment is not None else []
+    return highlight_spans(comment.body, spans)
+
+
+@register.filter
+def percent(value) -> str:
+    try:
+        return f"{float(value) * 100:.0f}%"
+    except (TypeError, ValueError):
+        return "–"
+
+
+@register.filter
+def score_level(value) -> str:
+    """A CSS class for a probability, so high scores stand out on a card."""
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return "low"
+    return "high" if value >= 0.5 else "mid" if value >= 0.2 else "low"
+
+
+@register.filter
+def duration(value: timedelta | None) -> str:
+    if value is None:
+        return "–"
+    seconds = int(value.total_seconds())
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min"
+    if seconds < 86400:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} d"
+
+
+@register.filter
+def css_fraction(value) -> str:
+    """A 0..1 number for a CSS custom property; never localised (a comma would break CSS)."""
+    try:
+        return f"{min(max(float(value), 0.0), 1.0):.3f}"
+    except (TypeError, ValueError):
+        return "0"
