@@ -1,0 +1,1 @@
+"""Rule-based detectors: our lexicons (lexicon.py) and promotion signals (promotion.py)."""
