@@ -394,3 +394,15 @@ def test_analyze_stores_nothing_whether_or_not_do_not_store(client, engine, api_
         writes = [q["sql"] for q in queries if not q["sql"].lstrip().upper().startswith("SELECT")]
         assert writes == []
         assert all("private thought" not in q["sql"] for q in queries)
+
+
+def test_oversized_body_is_413_in_perspectives_shape(client, engine, api_key):
+    payload = {
+        "comment": {"text": "hi"},
+        "context": {"entries": [{"text": "x" * 70_000}]},
+        "requestedAttributes": {"TOXICITY": {}},
+    }
+    response = call(client, api_key, payload)
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == 413
+    assert engine.calls == []
