@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import pytest
 from django.contrib.auth.models import Group, User
+from django.core.cache import cache
 from django.core.management.commands import flush as flush_command
 from django.db import connections
 
@@ -97,10 +98,13 @@ class FakeModerator:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_rate_limits():
+def _fresh_rate_limits_and_cache():
+    # Rolled-back tests reuse primary keys, so cached comment lists must not outlive a test.
     ratelimit.reset()
+    cache.clear()
     yield
     ratelimit.reset()
+    cache.clear()
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -12,8 +12,14 @@ DATA_DIR = Path(os.environ.get("CIVILITY_DATA_DIR", Path.cwd() / "var"))
 DEBUG = os.environ.get("DEBUG", "0") == "1"
 _default_secret = "civility-demo-only-insecure-secret-key-change-me"  # noqa: S105 - demo default
 SECRET_KEY = os.environ.get("SECRET_KEY", _default_secret)
-ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h.strip()]
-CSRF_TRUSTED_ORIGINS = [o.strip() for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()]
+ALLOWED_HOSTS = [
+    h.strip()
+    for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
+    if h.strip()
+]
+CSRF_TRUSTED_ORIGINS = [
+    o.strip() for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
+]
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -32,6 +38,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "civility.web.middleware.BodySizeLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -85,24 +92,55 @@ LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/moderation/"
 
 LANGUAGE_CODE = "en"
-LANGUAGES = [("en", "English"), ("ar", "العربية"), ("fa", "فارسی"), ("tr", "Türkçe"), ("ckb", "کوردی"), ("kmr", "Kurmancî")]
+LANGUAGES = [
+    ("en", "English"),
+    ("ar", "العربية"),
+    ("fa", "فارسی"),
+    ("tr", "Türkçe"),
+    ("ckb", "کوردی"),
+    ("kmr", "Kurmancî"),
+]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Request bodies above this get a 413 (comments are capped far lower by their own forms).
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("MAX_REQUEST_BYTES", str(64 * 1024)))
 
 SESSION_COOKIE_HTTPONLY = True
-CSRF_COOKIE_SAMESITE = "Lax"
+# Cross-site CMS embedding needs "None" here together with SECURE_COOKIES=1 (HTTPS).
+CSRF_COOKIE_SAMESITE = os.environ.get("CSRF_COOKIE_SAMESITE", "Lax")
 SESSION_COOKIE_SAMESITE = "Lax"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = os.environ.get("SECURE_COOKIES", "0") == "1"
+
+
+# Posting limits: (comments, seconds) per client IP and per author name.
+def _limit(name: str, default: str) -> tuple[int, int]:
+    count, _, seconds = os.environ.get(name, default).partition("/")
+    return int(count), int(seconds)
+
+
+CIVILITY_POST_LIMIT_PER_IP = _limit("CIVILITY_POST_LIMIT_PER_IP", "10/60")
+CIVILITY_POST_LIMIT_PER_AUTHOR = _limit("CIVILITY_POST_LIMIT_PER_AUTHOR", "5/60")
+CIVILITY_ASSESS_LIMIT_PER_IP = _limit("CIVILITY_ASSESS_LIMIT_PER_IP", "120/60")
+CIVILITY_MAX_COMMENT_CHARS = int(os.environ.get("CIVILITY_MAX_COMMENT_CHARS", "2000"))
+USE_X_FORWARDED_FOR = os.environ.get("USE_X_FORWARDED_FOR", "0") == "1"
+# Static files are fingerprinted and compressed by whitenoise when collected (civility serve).
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if os.environ.get("CIVILITY_MANIFEST_STATIC", "0") == "1"
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
 
 # The moderation policy (TOML) overriding the engine's shipped defaults.
 CIVILITY_POLICY = os.environ.get("CIVILITY_POLICY") or None

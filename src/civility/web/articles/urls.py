@@ -1,3 +1,10 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from . import views
+
+app_name = "articles"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("articles/<slug:slug>/", views.detail, name="detail"),
+]

@@ -1,3 +1,13 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from . import views
+
+app_name = "comments"
+
+urlpatterns = [
+    path("articles/<slug:slug>/comments/", views.post_comment, name="post"),
+    path("comments/status/<str:token>/", views.comment_status, name="status"),
+    path("guidelines/", views.guidelines, name="guidelines"),
+    path("embed/<slug:slug>/", views.embed, name="embed"),
+    path("embed.js", views.embed_js, name="embed-js"),
+]
