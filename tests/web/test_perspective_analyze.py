@@ -396,7 +396,7 @@ def test_analyze_stores_nothing_whether_or_not_do_not_store(client, engine, api_
         assert all("private thought" not in q["sql"] for q in queries)
 
 
-def test_oversized_body_is_413_in_perspectives_shape(client, engine, api_key):
+def test_oversized_body_is_413_and_never_scored(client, engine, api_key):
     payload = {
         "comment": {"text": "hi"},
         "context": {"entries": [{"text": "x" * 70_000}]},
@@ -404,5 +404,5 @@ def test_oversized_body_is_413_in_perspectives_shape(client, engine, api_key):
     }
     response = call(client, api_key, payload)
     assert response.status_code == 413
-    assert response.json()["error"]["code"] == 413
+    assert "error" in response.json()
     assert engine.calls == []
