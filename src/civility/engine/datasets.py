@@ -190,7 +190,9 @@ def read_toxic_spans(root: Path) -> Iterator[Row]:
     for name in ("tsd_train", "tsd_trial"):
         with open(root / f"toxic_spans_civil/{name}.csv", encoding="utf-8", newline="") as f:
             for rec in csv.DictReader(f):
-                spans = _offsets(rec["spans"])
+                # Offsets point into the raw text; _row strips it, so shift them with it.
+                lead = len(rec["text"]) - len(rec["text"].lstrip())
+                spans = [i - lead for i in _offsets(rec["spans"]) if i >= lead]
                 labels = _labels(overall=1) if spans else _labels()
                 yield _row(rec["text"], "en", "toxic_spans", labels, spans=spans, part=name)
 
