@@ -1,0 +1,265 @@
+"""The JSON API at /api/v1/ (Django Ninja; OpenAPI at /api/v1/openapi.json).
+
+Errors are always `{"error": message, "field": name-or-null}`: 400 for bad input (naming the
+field), 401 without a valid bearer token, 403 without the permission, 404, 413 (middleware),
+429 with Retry-After."""
+
+from __future__ import annotations
+
+import json
+
+from django.conf import settings
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from ninja import NinjaAPI, Query
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.security import HttpBearer
+
+from civility.web import ratelimit
+from civility.web.articles.models import Article
+from civility.web.comments import cache as comment_cache
+from civility.web.comments import services
+from civility.web.comments.models import STATUSES, Comment
+from civility.web.comments.views import client_ip
+
+from . import schemas
+from .models import ApiToken
+from .queue import queue_items
+
+api = NinjaAPI(
+    title="Civility API",
+    version="1",
+    description="Comments, pre-moderation and the engine, for newsrooms.",
+    urls_namespace="api",
+    openapi_url="/openapi.json",
+    docs_url="/docs",
+)
+
+
+class BearerToken(HttpBearer):
+    def authenticate(self, request, token):
+        return ApiToken.objects.authenticate(token)
+
+
+bearer = BearerToken()
+
+
+def error(status: int, message: str, field: str | None = None) -> HttpResponse:
+    body = json.dumps({"error": str(message), "field": field}, ensure_ascii=False)
+    return HttpResponse(body, status=status, content_type="application/json")
+
+
+@api.exception_handler(ValidationError)
+def on_validation_error(request, exc: ValidationError):
+    first = exc.errors[0] if exc.errors else {}
+    loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "payload", "query", "path")]
+    field = ".".join(loc) or None
+    message = first.get("msg", "invalid input")
+    return error(400, f"{field}: {message}" if field else message, field)
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request, exc: HttpError):
+    field = "body" if exc.status_code == 400 else None
+    return error(exc.status_code, exc.message, field)
+
+
+@api.exception_handler(AuthenticationError)
+def on_auth_error(request, exc):
+    response = error(401, "a valid moderator token is required: Authorization: Bearer <token>")
+    response["WWW-Authenticate"] = "Bearer"
+    return response
+
+
+@api.exception_handler(ratelimit.RateLimited)
+def on_rate_limited(request, exc: ratelimit.RateLimited):
+    response = error(429, f"too many requests; retry after {exc.retry_after} s")
+    response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+def _require(request, permission: str | None = None, staff: bool = False) -> None:
+    user = request.auth
+    if staff and not user.is_staff:
+        raise HttpError(403, "this token's user is not staff")
+    if permission and not user.has_perm(permission):
+        raise HttpError(403, "this token's user may not moderate comments")
+
+
+@api.post(
+    "/articles",
+    auth=bearer,
+    response={
+        200: schemas.ArticleOut,
+        201: schemas.ArticleOut,
+        400: schemas.Error,
+        401: schemas.Error,
+        403: schemas.Error,
+    },
+    summary="Create or update an article by slug (staff token)",
+)
+def upsert_article(request, payload: schemas.ArticleIn):
+    _require(request, staff=True)
+    fields = payload.dict(exclude={"slug"})
+    article, created = Article.objects.update_or_create(slug=payload.slug, defaults=fields)
+    out = {**fields, "slug": article.slug, "created": created}
+    return (201 if created else 200), out
+
+
+@api.get(
+    "/articles/{slug}/comments",
+    response={200: schemas.CommentList, 404: schemas.Error},
+    summary="Approved comments of an article, oldest first (replies carry their parent id)",
+)
+def list_comments(request, slug: str):
+    article = Article.objects.filter(slug=slug).only("id", "slug", "comments_version").first()
+    if article is None:
+        return error(404, "no article with this slug", "slug")
+
+    def build() -> str:
+        comments = comment_cache.approved_comments(article)
+        return json.dumps(
+            {"article": article.slug, "count": len(comments), "comments": comments},
+            ensure_ascii=False,
+        )
+
+    # Served from the per-article cache as ready JSON; rebuilt after each public change.
+    return HttpResponse(
+        comment_cache.cached_fragment("api-json", article, build), content_type="application/json"
+    )
+
+
+@api.post(
+    "/articles/{slug}/comments",
+    response={
+        201: schemas.CommentCreated,
+        400: schemas.Error,
+        404: schemas.Error,
+        429: schemas.Error,
+    },
+    summary="Post a comment; it is held for moderation unless the policy decides at once",
+)
+def post_comment(request, slug: str, payload: schemas.CommentIn):
+    article = Article.objects.filter(slug=slug).first()
+    if article is None:
+        return 404, {"error": "no article with this slug", "field": "slug"}
+    parent = None
+    if payload.parent is not None:
+        parent = Comment.objects.filter(pk=payload.parent, article=article).first()
+        if parent is None:
+            return 400, {"error": "parent: no such comment under this article", "field": "parent"}
+    try:
+        comment = services.submit_comment(
+            article,
+            payload.author,
+            payload.email,
+            payload.text,
+            parent=parent,
+            ip=client_ip(request),
+            lang=payload.lang,
+        )
+    except services.CommentError as exc:
+        return 400, {"error": f"{exc.field}: {exc.message}", "field": exc.field}
+    status_url = request.build_absolute_uri(comment.get_status_url())
+    return 201, {"id": comment.pk, "status": comment.status, "status_url": status_url}
+
+
+@api.post(
+    "/assess",
+    response={200: dict, 400: schemas.Error, 429: schemas.Error, 503: schemas.Error},
+    summary="Run the engine on one text; the same JSON as one line of `civility score`",
+)
+def assess(request, payload: schemas.AssessIn):
+    ratelimit.check(
+        "assess-ip",
+        services.hash_ip(client_ip(request)),
+        ratelimit.Limit(*settings.CIVILITY_ASSESS_LIMIT_PER_IP),
+    )
+    try:
+        moderator = services.engine_moderator()
+    except (ImportError, OSError) as exc:
+        return 503, {"error": f"the engine is not available: {exc}", "field": None}
+    article = payload.article.dict() if payload.article is not None else None
+    try:
+        result = moderator.assess(payload.text, article=article, lang=payload.lang)
+    except ValueError as exc:  # the engine's InputError names the field first
+        message = str(exc)
+        field = message.split(" ", 1)[0].split(".", 1)[0] if message else None
+        return 400, {
+            "error": message,
+            "field": field if field in {"text", "article", "lang"} else None,
+        }
+    return 200, result.to_dict()
+
+
+@api.get(
+    "/moderation/queue",
+    auth=bearer,
+    response={200: dict, 400: schemas.Error, 401: schemas.Error, 403: schemas.Error},
+    summary="Comments for moderators: pending by default, oldest or highest risk first",
+)
+def moderation_queue(
+    request,
+    status: str = Query("pending", description="pending | approved | rejected | auto | all"),
+    article: str | None = Query(None, description="article slug"),
+    language: str | None = None,
+    category: str | None = Query(
+        None, description="only comments whose score in this category is at least 0.5"
+    ),
+    q: str | None = Query(
+        None, max_length=200, description="search in the text and the author name"
+    ),
+    order: str = Query("oldest", description="oldest | risk"),
+    limit: int = Query(50, ge=1, le=200),
+):
+    _require(request, permission="comments.moderate_comment")
+    if status not in (*STATUSES, "auto", "all"):
+        return 400, {
+            "error": "status: must be pending, approved, rejected, auto or all",
+            "field": "status",
+        }
+    if order not in ("oldest", "risk"):
+        return 400, {"error": "order: must be oldest or risk", "field": "order"}
+    items = queue_items(
+        status=status,
+        article=article,
+        language=language,
+        category=category,
+        q=q,
+        order=order,
+        limit=limit,
+    )
+    return 200, {"count": len(items), "comments": items}
+
+
+@api.post(
+    "/moderation/comments/{comment_id}/decision",
+    auth=bearer,
+    response={
+        200: schemas.DecisionOut,
+        400: schemas.Error,
+        401: schemas.Error,
+        403: schemas.Error,
+        404: schemas.Error,
+    },
+    summary="Approve or reject a comment (appends to its decision trail)",
+)
+def decide(request, comment_id: int, payload: schemas.DecisionIn):
+    _require(request, permission="comments.moderate_comment")
+    comment = get_object_or_404(Comment, pk=comment_id)
+    try:
+        decision = services.record_decision(
+            comment, payload.action, payload.reasons, request.auth, payload.note
+        )
+    except services.DecisionError as exc:
+        status = 403 if exc.field == "actor" else 400
+        return status, {"error": f"{exc.field}: {exc.message}", "field": exc.field}
+    return 200, {
+        "id": comment.pk,
+        "status": Comment.objects.get(pk=comment.pk).status,
+        "decision_id": decision.pk,
+        "action": decision.action,
+        "reasons": decision.reasons,
+        "actor": decision.actor_label,
+        "created": decision.created.isoformat(),
+    }

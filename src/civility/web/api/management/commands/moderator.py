@@ -1,0 +1,55 @@
+"""`civility moderator add NAME [--email E]`: a moderator account and an API token.
+
+The token is the last word of the output, so scripts can take it with `awk '{print $NF}'`."""
+
+import secrets
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand, CommandError
+
+from civility.web.api.models import ApiToken
+
+MODERATORS_GROUP = "Moderators"
+
+
+def create_moderator(name: str, email: str = "", password: str | None = None):
+    """(user, password or None if the account existed, raw API token)."""
+    User = get_user_model()
+    user, created = User.objects.get_or_create(username=name, defaults={"email": email})
+    new_password = None
+    if created:
+        new_password = password or secrets.token_urlsafe(12)
+        user.set_password(new_password)
+        user.save()
+    elif email and user.email != email:
+        user.email = email
+        user.save(update_fields=["email"])
+    user.groups.add(Group.objects.get(name=MODERATORS_GROUP))
+    _, token = ApiToken.objects.issue(user, name="cli")
+    return user, new_password, token
+
+
+class Command(BaseCommand):
+    help = "Manage moderators: `add NAME [--email E]` creates one and prints an API token."
+
+    def add_arguments(self, parser):
+        sub = parser.add_subparsers(dest="action", required=True)
+        add = sub.add_parser("add", help="create a moderator (or add a token to an existing one)")
+        add.add_argument("name")
+        add.add_argument("--email", default="")
+
+    def handle(self, *args, **options):
+        if options["action"] != "add":
+            raise CommandError("unknown action")
+        name = options["name"].strip()
+        if not name or len(name) > 150:
+            raise CommandError("the name must be 1 to 150 characters")
+        user, password, token = create_moderator(name, options["email"])
+        if password:
+            self.stdout.write(
+                f"Created moderator {user.username}; web sign-in password: {password}"
+            )
+        else:
+            self.stdout.write(f"Moderator {user.username} exists; added to the Moderators group")
+        self.stdout.write(f"API token (shown once): {token}")
