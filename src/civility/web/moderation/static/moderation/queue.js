@@ -57,7 +57,8 @@
   function submitForm(form) {
     var card = form.closest(".card");
     if (!window.fetch) { form.submit(); return; }
-    fetch(form.action, {
+    // getAttribute: the form's input named "action" shadows the form.action property.
+    fetch(form.getAttribute("action"), {
       method: "POST",
       body: new FormData(form),
       headers: { "Accept": "application/json", "X-Requested-With": "fetch" },
