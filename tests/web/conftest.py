@@ -107,6 +107,11 @@ def _fresh_rate_limits_and_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _flush_may_clear_the_trail():
     """Flushing the test database (transactional tests, live servers) is the one time the

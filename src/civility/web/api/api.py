@@ -11,7 +11,7 @@ import json
 from django.conf import settings
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
-from ninja import NinjaAPI, Query
+from ninja import NinjaAPI, Query, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 
@@ -103,7 +103,7 @@ def upsert_article(request, payload: schemas.ArticleIn):
     fields = payload.dict(exclude={"slug"})
     article, created = Article.objects.update_or_create(slug=payload.slug, defaults=fields)
     out = {**fields, "slug": article.slug, "created": created}
-    return (201 if created else 200), out
+    return Status(201 if created else 200, out)
 
 
 @api.get(
@@ -142,12 +142,14 @@ def list_comments(request, slug: str):
 def post_comment(request, slug: str, payload: schemas.CommentIn):
     article = Article.objects.filter(slug=slug).first()
     if article is None:
-        return 404, {"error": "no article with this slug", "field": "slug"}
+        return Status(404, {"error": "no article with this slug", "field": "slug"})
     parent = None
     if payload.parent is not None:
         parent = Comment.objects.filter(pk=payload.parent, article=article).first()
         if parent is None:
-            return 400, {"error": "parent: no such comment under this article", "field": "parent"}
+            return Status(
+                400, {"error": "parent: no such comment under this article", "field": "parent"}
+            )
     try:
         comment = services.submit_comment(
             article,
@@ -159,9 +161,9 @@ def post_comment(request, slug: str, payload: schemas.CommentIn):
             lang=payload.lang,
         )
     except services.CommentError as exc:
-        return 400, {"error": f"{exc.field}: {exc.message}", "field": exc.field}
+        return Status(400, {"error": f"{exc.field}: {exc.message}", "field": exc.field})
     status_url = request.build_absolute_uri(comment.get_status_url())
-    return 201, {"id": comment.pk, "status": comment.status, "status_url": status_url}
+    return Status(201, {"id": comment.pk, "status": comment.status, "status_url": status_url})
 
 
 @api.post(
@@ -178,18 +180,16 @@ def assess(request, payload: schemas.AssessIn):
     try:
         moderator = services.engine_moderator()
     except (ImportError, OSError) as exc:
-        return 503, {"error": f"the engine is not available: {exc}", "field": None}
+        return Status(503, {"error": f"the engine is not available: {exc}", "field": None})
     article = payload.article.dict() if payload.article is not None else None
     try:
         result = moderator.assess(payload.text, article=article, lang=payload.lang)
     except ValueError as exc:  # the engine's InputError names the field first
         message = str(exc)
         field = message.split(" ", 1)[0].split(".", 1)[0] if message else None
-        return 400, {
-            "error": message,
-            "field": field if field in {"text", "article", "lang"} else None,
-        }
-    return 200, result.to_dict()
+        known = field if field in {"text", "article", "lang"} else None
+        return Status(400, {"error": message, "field": known})
+    return Status(200, result.to_dict())
 
 
 @api.get(
@@ -214,12 +214,10 @@ def moderation_queue(
 ):
     _require(request, permission="comments.moderate_comment")
     if status not in (*STATUSES, "auto", "all"):
-        return 400, {
-            "error": "status: must be pending, approved, rejected, auto or all",
-            "field": "status",
-        }
+        message = "status: must be pending, approved, rejected, auto or all"
+        return Status(400, {"error": message, "field": "status"})
     if order not in ("oldest", "risk"):
-        return 400, {"error": "order: must be oldest or risk", "field": "order"}
+        return Status(400, {"error": "order: must be oldest or risk", "field": "order"})
     items = queue_items(
         status=status,
         article=article,
@@ -229,7 +227,7 @@ def moderation_queue(
         order=order,
         limit=limit,
     )
-    return 200, {"count": len(items), "comments": items}
+    return Status(200, {"count": len(items), "comments": items})
 
 
 @api.post(
@@ -253,13 +251,16 @@ def decide(request, comment_id: int, payload: schemas.DecisionIn):
         )
     except services.DecisionError as exc:
         status = 403 if exc.field == "actor" else 400
-        return status, {"error": f"{exc.field}: {exc.message}", "field": exc.field}
-    return 200, {
-        "id": comment.pk,
-        "status": Comment.objects.get(pk=comment.pk).status,
-        "decision_id": decision.pk,
-        "action": decision.action,
-        "reasons": decision.reasons,
-        "actor": decision.actor_label,
-        "created": decision.created.isoformat(),
-    }
+        return Status(status, {"error": f"{exc.field}: {exc.message}", "field": exc.field})
+    return Status(
+        200,
+        {
+            "id": comment.pk,
+            "status": Comment.objects.get(pk=comment.pk).status,
+            "decision_id": decision.pk,
+            "action": decision.action,
+            "reasons": decision.reasons,
+            "actor": decision.actor_label,
+            "created": decision.created.isoformat(),
+        },
+    )
