@@ -60,6 +60,8 @@ def _language_from_hint(hint: str | None) -> str | None:
 
 # --- models ---------------------------------------------------------------------------------
 
+_MODEL_CHARS = 200  # language shows in the first sentences; fastText cost grows with length
+
 
 @lru_cache(maxsize=1)
 def _fasttext_lite():
@@ -69,7 +71,8 @@ def _fasttext_lite():
 
 
 def _fasttext_scores(text: str) -> dict[str, float]:
-    results = _fasttext_lite().detect(text, model="lite", k=5)
+    # model="lite" every time: the bundled lid.176.ftz; the other models would be downloaded.
+    results = _fasttext_lite().detect(text[:_MODEL_CHARS], model="lite", k=3)
     return {r["lang"]: r["score"] for r in results}
 
 
@@ -82,16 +85,19 @@ def _py3langid():
 
 
 def _py3langid_label(text: str) -> str:
-    return _py3langid().classify(text)[0]
+    return _py3langid().classify(text[:_MODEL_CHARS])[0]
 
 
 # --- cues -----------------------------------------------------------------------------------
 
-_NOISE_RE = re.compile(r"https?://\S+|www\.\S+|\S+@\S+|[@#]\w+|\d+")
-_SPACES_RE = re.compile(r"\s+")
-_ARABIC_SCRIPT_RE = re.compile(r"[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]")
-_LATIN_RE = re.compile(r"[A-Za-z\u00c0-\u024f]")
-_LETTER_RE = re.compile(r"[^\W\d_]")
+_URL_RE = re.compile(r"(?:https?://|www\.)\S+")
+_AT_RE = re.compile(r"\S*@\S*")
+_HASHTAG_RE = re.compile(r"#\w+")
+_DIGITS = str.maketrans(dict.fromkeys("0123456789٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹\n\t\r", " "))
+_ARABIC_RUN_RE = re.compile(r"[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]+")
+_LATIN_RUN_RE = re.compile(r"[A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f]+")
+# Letters of scripts the engine does not model (Greek to Myanmar, CJK, Hangul, ...).
+_OTHER_RUN_RE = re.compile(r"[\u0370-\u05ff\u0700-\u1fff\u3040-\ud7ff\uf900-\ufaff]+")
 
 _SORANI_LETTERS_RE = re.compile("[\u06ce\u06c6\u0695\u06b5\u06d5]")  # ێ ۆ ڕ ڵ ە
 _PERSIAN_LETTERS_RE = re.compile("[\u067e\u0686\u0698\u06af]")  # پ چ ژ گ
@@ -105,45 +111,56 @@ _KURMANJI_LETTERS_RE = re.compile("[êîûÊÎÛ]")
 _WORD_RE = re.compile(r"[^\W\d_]+")
 _KURMANJI_WORDS = frozenset(
     "û ji di bi ku ez tu em ew ne jî li ev wê wî min te me we hûn çi çawa pir hev nav "
-    "ye yê ya yên bo jê tê dikim dike dikin heye tune baş spas".split()
+    "ye yê ya yên bo jê tê dikim dike dikin heye tune baş spas gelek zêde".split()
 )
 _TURKISH_WORDS = frozenset(
     "ve bir bu için çok ama da de ile gibi değil mi mı ben sen biz siz onlar şu var yok "
-    "daha en her kadar olarak sonra önce neden nasıl".split()
+    "daha en her kadar olarak sonra önce neden nasıl bence olmuş oldu".split()
 )
+# Words that are frequent in English and rare in the other modelled languages' Latin text.
 _ENGLISH_WORDS = frozenset(
-    "the and is are was were of to in that this it for with you not on be have has "
-    "they we what but just".split()
+    "the and are were of to that this it for with you not have has they what but just "
+    "be been would should could there their about from your my i don't it's i'm".split()
 )
 
 _SHORT_LETTERS = 12  # below this many letters the models are guesses: use script cues
 
 
 def _clean(text: str) -> str:
-    return _SPACES_RE.sub(" ", _NOISE_RE.sub(" ", text)).strip()
+    """Drop what says nothing about the language: URLs, e-mails/handles, hashtags, digits."""
+    if "://" in text or "www." in text:
+        text = _URL_RE.sub(" ", text)
+    if "@" in text:
+        text = _AT_RE.sub(" ", text)
+    if "#" in text:
+        text = _HASHTAG_RE.sub(" ", text)
+    return text.translate(_DIGITS).strip()
 
 
-def _arabic_script_language(text: str, ft: dict[str, float] | None) -> str:
+def _run_length(pattern: re.Pattern[str], text: str) -> int:
+    return sum(map(len, pattern.findall(text)))
+
+
+def _arabic_script_language(text: str, letters: int) -> str:
     if _SORANI_LETTERS_RE.search(text):
         return "ckb"
     persian = len(_PERSIAN_LETTERS_RE.findall(text)) * 2 + len(_PERSIAN_YE_KAF_RE.findall(text))
     arabic = len(_ARABIC_LETTERS_RE.findall(text)) + len(_ARABIC_ARTICLE_RE.findall(text))
-    if ft:
+    if letters >= _SHORT_LETTERS:
+        ft = _fasttext_scores(text)
         best = max(ft, key=ft.__getitem__)
         if best == "ckb" and ft[best] >= 0.4:
             return "ckb"
         if best in ("ar", "fa") and ft[best] >= 0.8:
             return best
         if best not in ("ar", "fa", "ckb", "ku", "arz", "azb") and ft[best] >= 0.8:
-            return OTHER  # Urdu, Pashto, ... in Arabic script
-        if _py3langid_label(text) == "sdh":
+            return OTHER  # Urdu, Pashto, Uyghur, ... in Arabic script
+        if _py3langid_label(text) == "sdh":  # py3langid's label for Sorani text
             return "ckb"
+        if persian == arabic:
+            return "fa" if ft.get("fa", 0.0) > ft.get("ar", 0.0) else "ar"
     if persian > arabic:
         return "fa"
-    if arabic > persian:
-        return "ar"
-    if ft:
-        return "fa" if ft.get("fa", 0.0) > ft.get("ar", 0.0) else "ar"
     return "ar"
 
 
@@ -163,26 +180,40 @@ def _latin_cue_scores(text: str) -> dict[str, float]:
     }
 
 
-def _latin_language(text: str, ft: dict[str, float] | None) -> str:
+def _plainly_english(text: str) -> bool:
+    """ASCII text in which English function words are frequent: no model needed."""
+    if not text.isascii():
+        return False
+    words = text.lower().split()
+    if len(words) < 4:
+        return False
+    hits = sum(w.strip(".,!?;:\"'()") in _ENGLISH_WORDS for w in words)
+    return hits >= 2 and hits >= 0.25 * len(words)
+
+
+def _latin_language(text: str, letters: int) -> str:
+    if _plainly_english(text):
+        return "en"
     cues = _latin_cue_scores(text)
-    if ft is None:  # too short for the models
+    if letters < _SHORT_LETTERS:  # too short for the models
         best = max(cues, key=cues.__getitem__)
         return best if cues[best] > 0 else "en"
+    ft = _fasttext_scores(text)
     scores = {
         "en": ft.get("en", 0.0),
         "tr": ft.get("tr", 0.0),
         "kmr": ft.get("ku", 0.0) + ft.get("kmr", 0.0),
     }
-    py3 = _py3langid_label(text)
-    py3_lang = {"en": "en", "tr": "tr", "ku": "kmr"}.get(py3)
+    best = max(scores, key=scores.__getitem__)
+    if best != "kmr" and scores[best] >= 0.8 and cues["kmr"] < 0.5:
+        return best  # confident, and no Kurmanji cues the model may have missed
+    py3_lang = {"en": "en", "tr": "tr", "ku": "kmr"}.get(_py3langid_label(text))
     if py3_lang:
         scores[py3_lang] += 0.35
     for lang, bonus in cues.items():
         scores[lang] += bonus
     best = max(scores, key=scores.__getitem__)
-    if scores[best] >= 0.4:
-        return best
-    return OTHER
+    return best if scores[best] >= 0.4 else OTHER
 
 
 def detect_language(text: str, hint: str | None = None) -> str:
@@ -190,15 +221,13 @@ def detect_language(text: str, hint: str | None = None) -> str:
     hinted = _language_from_hint(hint)
     if hinted:
         return hinted
-    cleaned = _clean(text or "")
-    letters = len(_LETTER_RE.findall(cleaned))
-    if letters == 0:
-        return OTHER
-    arabic = len(_ARABIC_SCRIPT_RE.findall(cleaned))
-    latin = len(_LATIN_RE.findall(cleaned))
-    if arabic < letters / 2 and latin < letters / 2:
-        return OTHER  # Cyrillic, CJK, Devanagari, ...: not modelled
-    ft = _fasttext_scores(cleaned) if letters >= _SHORT_LETTERS else None
+    sample = _clean((text or "")[:1000])
+    arabic = _run_length(_ARABIC_RUN_RE, sample)
+    latin = _run_length(_LATIN_RUN_RE, sample)
+    other = _run_length(_OTHER_RUN_RE, sample)
+    letters = arabic + latin + other
+    if letters == 0 or other > letters / 2:
+        return OTHER  # no letters, or Cyrillic, CJK, Devanagari, ...: not modelled
     if arabic >= latin:
-        return _arabic_script_language(cleaned, ft)
-    return _latin_language(cleaned, ft)
+        return _arabic_script_language(sample, arabic)
+    return _latin_language(sample, latin)

@@ -90,16 +90,16 @@ class _CharMap(dict):
 _CHAR_MAP = _CharMap()
 
 
-class _NeedsSlowPath(dict):
-    """Maps a character to "" when its matching form is exactly one character and it needs no
-    context; to "x" when it must go through the unit-by-unit path (removed, expanded, combining
-    mark, or a Cyrillic/Greek letter that may be a homoglyph)."""
+class _SlowFlags(dict):
+    """Maps a character to "." when its matching form is exactly one character and needs no
+    context, else to "x": it must go through the unit-by-unit path (removed, expanded,
+    combining mark, or a Cyrillic/Greek letter that may be a homoglyph)."""
 
     def __missing__(self, code: int) -> str:
         ch = chr(code)
         mapped = _CHAR_MAP[code]
         slow = len(mapped) != 1 or unicodedata.combining(ch) != 0 or _is_mixed_script_letter(ch)
-        out = "x" if slow else ""
+        out = "x" if slow else "."
         self[code] = out
         return out
 
@@ -109,7 +109,7 @@ def _is_mixed_script_letter(ch: str) -> bool:
     return 0x0370 <= o <= 0x03FF or 0x0400 <= o <= 0x052F or 0x1F00 <= o <= 0x1FFF
 
 
-_NEEDS_SLOW = _NeedsSlowPath()
+_SLOW_FLAGS = _SlowFlags()
 
 
 def _is_latin_letter(ch: str) -> bool:
@@ -131,24 +131,92 @@ def _unit_form(unit: str) -> str:
     return "".join(_ARABIC_FOLD.get(c, c) for c in out)
 
 
+def _plain_form(ch: str) -> bool:
+    """True when casefold + the Arabic letter folds already give the full matching form of
+    `ch`, one character long, with no context needed."""
+    form = _CHAR_MAP[ord(ch)]
+    return (
+        len(form) == 1
+        and form == "".join(_ARABIC_FOLD.get(c, c) for c in ch.casefold())
+        and not unicodedata.combining(ch)
+        and not _is_mixed_script_letter(ch)
+    )
+
+
+def _char_class(codes: list[int]) -> str:
+    """A regex character class body matching exactly `codes` (sorted), as ranges."""
+    parts: list[str] = []
+    i = 0
+    while i < len(codes):
+        j = i
+        while j + 1 < len(codes) and codes[j + 1] == codes[j] + 1:
+            j += 1
+        a, b = codes[i], codes[j]
+        parts.append(f"\\U{a:08x}" if a == b else f"\\U{a:08x}-\\U{b:08x}")
+        i = j + 1
+    return "".join(parts)
+
+
+def _build_maybe_special_re() -> re.Pattern[str]:
+    """Characters that may need more than casefold + folds: everything outside the common
+    Latin/Arabic/punctuation blocks, and the few inside them that are not plain."""
+    blocks = [(0x0000, 0x024F), (0x0600, 0x06FF), (0x2010, 0x2027), (0x2030, 0x205E)]
+    plain = [c for a, b in blocks for c in range(a, b + 1) if _plain_form(chr(c))]
+    return re.compile(f"[^{_char_class(plain)}]")
+
+
+_MAYBE_SPECIAL_RE = _build_maybe_special_re()
+_FOLD_PAIRS = tuple(_ARABIC_FOLD.items())
+
+
+def _plain_map(segment: str) -> str:
+    """Matching form of a segment free of _MAYBE_SPECIAL_RE characters (length-preserving)."""
+    out = segment.casefold()
+    if not out.isascii():
+        for src, dst in _FOLD_PAIRS:
+            if src in out:
+                out = out.replace(src, dst)
+    return out
+
+
 def _char_level(original: str) -> tuple[str, list[int], list[int]]:
-    """Map unit by unit (base char + combining marks), recording each output char's origin."""
+    """Map unit by unit (base char + combining marks), recording each output char's origin.
+    Stretches of plain characters between special ones are mapped in one go."""
     out: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
-    n = len(original)
-    i = 0
     combining = unicodedata.combining
-    while i < n:
+    n = len(original)
+    pos = 0  # original[:pos] is done
+
+    def plain_until(a: int) -> None:
+        if a > pos:
+            out.append(_plain_map(original[pos:a]))
+            starts.extend(range(pos, a))
+            ends.extend(range(pos + 1, a + 1))
+
+    for m in _MAYBE_SPECIAL_RE.finditer(original):
+        i = m.start()
+        if i < pos or _SLOW_FLAGS[ord(original[i])] == ".":
+            # Already consumed as a mark of a unit, or one-to-one (fullwidth, emoji, CJK...).
+            if i >= pos:
+                plain_until(i)
+                out.append(_CHAR_MAP[ord(original[i])])
+                starts.append(i)
+                ends.append(i + 1)
+                pos = i + 1
+            continue
+        a = i - 1 if i > pos and combining(original[i]) else i  # base goes with its marks
+        plain_until(a)
         j = i + 1
         while j < n and combining(original[j]):
             j += 1
-        form = _unit_form(original[i:j]) if j > i + 1 else _CHAR_MAP[ord(original[i])]
-        for c in form:
-            out.append(c)
-            starts.append(i)
-            ends.append(j)
-        i = j
+        form = _unit_form(original[a:j]) if j > a + 1 else _CHAR_MAP[ord(original[a])]
+        out.append(form)
+        starts.extend([a] * len(form))
+        ends.extend([j] * len(form))
+        pos = j
+    plain_until(n)
     return "".join(out), starts, ends
 
 
@@ -197,23 +265,49 @@ _HAS_OTHER_SCRIPT_RE = re.compile(r"[\u0370-\u03ff\u0400-\u052f\u1f00-\u1fff]")
 
 _LEET = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i"}
 _LEET_TABLE = str.maketrans(_LEET)
-# A Latin token in which a leet character touches a letter ("sh1t", "f@ck", "4ss", "$hit").
-_LEET_TOKEN_RE = re.compile(
-    r"(?<![\w@$!])[a-z0-9@$!]*(?:[a-z][0-9@$!]|[0-9@$][a-z])[a-z0-9@$!]*(?![\w@$])"
-)
+_LEET_CHARS_RE = re.compile(r"[0-9@$!]")
+_TOKEN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789@$!")
+# A leet character touching a letter ("sh1t", "f@ck", "4ss", "$hit"); "!" only between letters.
+_LEET_TOUCH_RE = re.compile(r"[a-z][0-9@$]|[0-9@$][a-z]|[a-z]![a-z]")
 # Tokens that are real numbers, ordinals, units or names-with-numbers: never leet.
 _NOT_LEET_RE = re.compile(
     r"\d+(?:st|nd|rd|th|s|k|m|bn|am|pm|h|d|x|kg|km|cm|mm|ml|g|gb|mb|tb|p|v|mph|kw|yo)"
     r"|[a-z]{2,}\d+|\d+x\d+|[a-z]\d[a-z]?"
 )
-# Runs of >= 3 single letters split by the same kind of separator: "f u c k", "f.u.c.k".
+# Runs of >= 3 single letters split by a separator: "f u c k", "f.u.c.k", "f_u_c_k".
 _SPACED_RE = re.compile(r"(?<![^\W_])[^\W\d_](?:([ .\-_*~+])\1?[^\W\d_](?![^\W_])){2,}")
-_REPEAT_RE = re.compile(r"([^\W\d_])\1{2,}")
-# Cheap screen for the ASCII fast path: anything any word-level rule could act on.
-_ASCII_SUSPECT_RE = re.compile(
-    r"[a-z][0-9@$!]|[0-9@$][a-z]|(?<![a-z])[a-z][ .\-_*~+]{1,2}[a-z](?![a-z])|([a-z])\1\1"
+_REPEAT_RE = re.compile(r"(.)\1{2,}")
+_TRIPLE_SCREEN_RE = re.compile(r"(.)\1\1")
+_SPACED_SCREEN_RE = re.compile(r"[ .\-_*~+][^ .\-_*~+][ .\-_*~+]{1,2}[^ .\-_*~+][ .\-_*~+]")
+# Leet screen for ASCII text: each character mapped to its class (a: letter, 1: digit/@/$,
+# !: "!", #: other), so "a leet character touches a letter" becomes substring tests.
+_ASCII_CLASS = str.maketrans(
+    {chr(c): "a" if chr(c).isalpha() else "#" for c in range(128)}
+    | dict.fromkeys("0123456789@$", "1")
+    | {"!": "!"}
 )
+_RANGE = tuple(range(4097))  # sliced for identity offset maps (cheaper than building them)
 _VOWEL_WORDS = set("aeiouy")
+
+
+def _rules_needed(view: str) -> tuple[bool, bool, bool]:
+    """(leet, spaced letters, repeated letters) screens; cheap, may say yes needlessly."""
+    if view.isascii():
+        classes = view.translate(_ASCII_CLASS)
+        leet = "a1" in classes or "1a" in classes or "a!a" in classes
+    else:
+        leet = _LEET_CHARS_RE.search(view) is not None
+    spaced = _SPACED_SCREEN_RE.search(f" {view} ") is not None
+    repeats = _TRIPLE_SCREEN_RE.search(view) is not None
+    return leet, spaced, repeats
+
+
+def _identity(original: str, view: str) -> NormalizedText:
+    n = len(original)
+    if n < len(_RANGE):
+        return NormalizedText(original, view, _RANGE[: n + 1], _RANGE[1 : n + 1])
+    offsets = tuple(range(n + 1))
+    return NormalizedText(original, view, offsets, offsets[1:])
 
 
 def _fold_homoglyphs(text: str) -> str:
@@ -230,61 +324,96 @@ def _fold_homoglyphs(text: str) -> str:
     return _WORD_RE.sub(fold, text)  # 1-to-1, so offsets stay valid
 
 
-def _fold_leet(text: str) -> str:
-    def fold(m: re.Match[str]) -> str:
-        token = m.group()
-        core = token.rstrip("!")  # "shit!" keeps its exclamation mark
-        if _NOT_LEET_RE.fullmatch(core):
-            return token
-        if core.startswith("@"):  # "@name" is a handle, not leet
-            return token
-        end = m.start() + len(core)
-        if "@" in core and text[end : end + 1] == ".":  # e-mail address
-            return token
-        if sum(c.isalpha() for c in core) < 2:
-            return token
-        return core.translate(_LEET_TABLE) + token[len(core) :]
-
-    return _LEET_TOKEN_RE.sub(fold, text)  # 1-to-1, so offsets stay valid
+def _leet_form(token: str, after: str) -> str | None:
+    """The de-leeted token, or None when it must stay as written."""
+    core = token.rstrip("!")  # "shit!" keeps its exclamation mark
+    if not _LEET_TOUCH_RE.search(core) or _NOT_LEET_RE.fullmatch(core):
+        return None
+    if core.startswith("@"):  # "@name" is a handle, not leet
+        return None
+    if "@" in core and after.startswith("."):  # e-mail address
+        return None
+    if sum(c.isalpha() for c in core) < 2:
+        return None
+    return core.translate(_LEET_TABLE) + token[len(core) :]
 
 
-def _deletions(text: str) -> list[int]:
+def _fold_leet(view: str) -> str:
+    """Undo leetspeak inside Latin tokens; 1-to-1, so offsets stay valid."""
+    pieces: list[str] = []
+    done = 0  # view[:done] is already in pieces
+    n = len(view)
+    for m in _LEET_CHARS_RE.finditer(view):
+        i = m.start()
+        if i < done:
+            continue
+        a = i
+        while a > 0 and view[a - 1] in _TOKEN_CHARS:
+            a -= 1
+        b = i + 1
+        while b < n and view[b] in _TOKEN_CHARS:
+            b += 1
+        if (a > 0 and view[a - 1].isalpha()) or (b < n and view[b].isalpha()):
+            done = b  # glued to a non-ASCII letter: not a Latin leet token
+            continue
+        form = _leet_form(view[a:b], view[b : b + 2])
+        if form is not None:
+            pieces.append(view[done:a])
+            pieces.append(form)
+        else:
+            pieces.append(view[done:b])
+        done = b
+    if not pieces:
+        return view
+    pieces.append(view[done:])
+    return "".join(pieces)
+
+
+def _deletions(view: str, spaced: bool = True, repeats: bool = True) -> list[int]:
     """Indices to drop: separators in spelled-out words and the 3rd+ letter of repeats."""
     drop: list[int] = []
-    for m in _SPACED_RE.finditer(text):
-        letters = [c for c in m.group() if c.isalpha()]
-        if m.group(1) == " " and set(letters) <= _VOWEL_WORDS:
-            continue  # "a i o": ordinary short words, not a spelled-out word
-        drop.extend(i for i in range(m.start(), m.end()) if not text[i].isalpha())
-    for m in _REPEAT_RE.finditer(text):
-        drop.extend(range(m.start() + 2, m.end()))
+    if spaced:
+        for m in _SPACED_RE.finditer(view):
+            letters = [c for c in m.group() if c.isalpha()]
+            if m.group(1) == " " and set(letters) <= _VOWEL_WORDS:
+                continue  # "a i o": ordinary short words, not a spelled-out word
+            drop.extend(i for i in range(m.start(), m.end()) if not view[i].isalpha())
+    if repeats:
+        for m in _REPEAT_RE.finditer(view):
+            if m.group(1).isalpha():  # letters only: "!!!" and "2000" stay
+                drop.extend(range(m.start() + 2, m.end()))
     return drop
 
 
 def normalize(text: str) -> NormalizedText:
     """The matching view of `text` with an offset map back to it (see module docstring)."""
-    n = len(text)
+    starts: list[int] | None = None  # None: identity map (view[i] came from text[i])
+    ends: list[int] | None = None
     if text.isascii():
         view = text.lower()
-        if not _ASCII_SUSPECT_RE.search(view):
-            offsets = tuple(range(n + 1))
-            return NormalizedText(text, view, offsets, offsets[1:])
-        starts: list[int] = list(range(n))
-        ends: list[int] = list(range(1, n + 1))
-    elif not text.translate(_NEEDS_SLOW):
-        view = text.translate(_CHAR_MAP)  # every character maps to exactly one
-        starts = list(range(n))
-        ends = list(range(1, n + 1))
+    elif not _MAYBE_SPECIAL_RE.search(text):
+        view = _plain_map(text)
     else:
         view, starts, ends = _char_level(text)
+        if len(view) == len(text) and all(map(int.__eq__, starts, range(len(text)))):
+            starts = ends = None  # nothing moved: keep the cheap identity map
         view = _fold_homoglyphs(view)
+    leet, spaced, repeats = _rules_needed(view)
+    if not (leet or spaced or repeats) and starts is None:
+        return _identity(text, view)
 
-    view = _fold_leet(view)
-    drop = _deletions(view)
+    if leet:
+        view = _fold_leet(view)
+    drop = _deletions(view, spaced, repeats)
+    if not drop and starts is None:
+        return _identity(text, view)
+    if starts is None or ends is None:
+        starts = list(range(len(view)))
+        ends = list(range(1, len(view) + 1))
     if drop:
         dropped = set(drop)
         keep = [i for i in range(len(view)) if i not in dropped]
-        view = "".join(view[i] for i in keep)
+        view = "".join([view[i] for i in keep])
         starts = [starts[i] for i in keep]
         ends = [ends[i] for i in keep]
-    return NormalizedText(text, view, (*starts, n), tuple(ends))
+    return NormalizedText(text, view, (*starts, len(text)), tuple(ends))
