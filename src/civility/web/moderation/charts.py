@@ -98,7 +98,9 @@ def share_bar(share: float, *, title: str, width: int = 640, height: int = 36) -
         f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>',
         f'<rect class="rest" x="0" y="4" width="{width}" height="{height - 8}"/>',
         f'<rect class="bar" x="0" y="4" width="{filled:.1f}" height="{height - 8}"/>',
-        f'<text class="value" x="8" y="{height / 2 + 5:.1f}">{share * 100:.0f}%</text>',
+        # White on the filled part, dark on the grey rest, so the figure stays legible.
+        f'<text class="value{" on-bar" if filled > 48 else ""}" x="8" '
+        f'y="{height / 2 + 5:.1f}">{share * 100:.0f}%</text>',
         "</svg>",
     ]
     return mark_safe("".join(parts))  # noqa: S308 - title escaped, numbers formatted

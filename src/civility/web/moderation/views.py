@@ -190,7 +190,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     days = days if days in DASHBOARD_DAYS else 14
     stats = dashboard_stats(days)
     per_day = [(day.strftime("%b %d"), count) for day, count in stats.comments_per_day]
-    by_reason = [(str(REASON_LABELS[code]), n) for code, n in stats.rejections_by_reason]
+    by_reason = [
+        (str(_("Other") if code == "other" else REASON_LABELS[code]), n)
+        for code, n in stats.rejections_by_reason
+    ]
     return render(
         request,
         "moderation/dashboard.html",
