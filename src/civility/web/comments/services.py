@@ -142,8 +142,13 @@ def submit_comment(
     try:
         moderator = engine_moderator()
         result = moderator.assess(text, article=article.engine_article(), lang=lang)
-    except Exception:
-        log.exception("engine failed on comment %s; left pending for a moderator", comment.pk)
+    except Exception as exc:  # never lose a comment to an engine problem
+        log.error(
+            "engine failed on comment %s (%s: %s); left pending for a moderator",
+            comment.pk,
+            type(exc).__name__,
+            exc,
+        )
         return comment
 
     with transaction.atomic():

@@ -1,0 +1,66 @@
+"""`civility serve [--host H] [--port P] [--workers N]`: the site under gunicorn.
+
+Static files are collected first and served by whitenoise, so no separate web server is needed."""
+
+import os
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+
+def default_workers() -> int:
+    return max(2, min(4, (os.cpu_count() or 1) * 2))
+
+
+def run_gunicorn(host: str, port: int, workers: int, threads: int = 1, quiet: bool = False) -> None:
+    from gunicorn.app.base import BaseApplication
+
+    from civility.web.wsgi import application
+
+    class Server(BaseApplication):
+        def load_config(self):
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("threads", threads)
+            self.cfg.set("preload_app", True)  # the engine loads once, before forking
+            self.cfg.set("accesslog", None if quiet else "-")
+            self.cfg.set("timeout", 60)
+
+        def load(self):
+            return application
+
+    Server().run()
+
+
+def warm_engine() -> str:
+    """Load the engine before forking so workers share it; say so if it cannot load."""
+    try:
+        from civility.web.comments.services import engine_moderator
+
+        return f"engine {engine_moderator().model_version} loaded"
+    except Exception as exc:  # the site still runs: comments wait for a human
+        return f"engine not available ({exc}); every comment will wait for a moderator"
+
+
+class Command(BaseCommand):
+    help = "Run the site with gunicorn (a production server), serving static files itself."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        parser.add_argument("--workers", type=int, default=default_workers())
+        parser.add_argument("--threads", type=int, default=1)
+        parser.add_argument("--quiet", action="store_true", help="no access log")
+
+    def handle(self, *args, **options):
+        call_command("collectstatic", interactive=False, verbosity=0)
+        self.stdout.write(warm_engine())
+        self.stdout.write(f"Serving on http://{options['host']}:{options['port']}/ (Ctrl-C stops)")
+        self.stdout.flush()
+        run_gunicorn(
+            options["host"],
+            options["port"],
+            options["workers"],
+            options["threads"],
+            options["quiet"],
+        )
