@@ -40,7 +40,9 @@ def _engine_main(argv: list[str]) -> int:
 
     check = sub.add_parser("check", help="print a readable verdict for one comment")
     check.add_argument("text")
-    check.add_argument("--article", help="file with the article: title on the first line, body after")
+    check.add_argument(
+        "--article", help="file with the article: title on the first line, body after"
+    )
     check.add_argument("--lang")
     check.add_argument("--policy")
     check.add_argument("--json", action="store_true", help="print the JSON contract instead")
@@ -75,7 +77,10 @@ def _check(args) -> int:
         try:
             title, _, body = Path(args.article).read_text("utf-8").partition("\n")
         except OSError as exc:
-            print(f"civility: cannot read article file {args.article}: {exc.strerror}", file=sys.stderr)
+            print(
+                f"civility: cannot read article file {args.article}: {exc.strerror}",
+                file=sys.stderr,
+            )
             return 2
         article = {"title": title.strip(), "body": body.strip()}
     try:
@@ -92,7 +97,9 @@ def _check(args) -> int:
 
 
 def format_verdict(text: str, result) -> str:
-    lines = [f"{result.decision.upper()}  (violation probability {result.score:.2f}, language {result.language})"]
+    lines = [
+        f"{result.decision.upper()}  (violation probability {result.score:.2f}, language {result.language})"
+    ]
     for reason in result.reasons:
         lines.append(f"  reason: {reason}")
     lines.append("  scores: " + ", ".join(f"{k} {v:.2f}" for k, v in result.categories.items()))
@@ -102,7 +109,9 @@ def format_verdict(text: str, result) -> str:
     if result.relevance is not None:
         lines.append(f"  relevance to the article: {result.relevance:.2f}")
     for span in result.spans:
-        lines.append(f"  {span.category:>15}: {text[span.start:span.end]!r} at {span.start}-{span.end}")
+        lines.append(
+            f"  {span.category:>15}: {text[span.start : span.end]!r} at {span.start}-{span.end}"
+        )
     return "\n".join(lines)
 
 

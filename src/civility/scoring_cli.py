@@ -22,8 +22,16 @@ def score_file(args) -> int:
         return 2
     with ExitStack() as stack:
         try:
-            source = sys.stdin if args.input == "-" else stack.enter_context(open(args.input, encoding="utf-8", errors="replace"))  # noqa: SIM115
-            sink = sys.stdout if args.output == "-" else stack.enter_context(open(args.output, "w", encoding="utf-8"))  # noqa: SIM115
+            source = (
+                sys.stdin
+                if args.input == "-"
+                else stack.enter_context(open(args.input, encoding="utf-8", errors="replace"))
+            )  # noqa: SIM115
+            sink = (
+                sys.stdout
+                if args.output == "-"
+                else stack.enter_context(open(args.output, "w", encoding="utf-8"))
+            )  # noqa: SIM115
         except OSError as exc:
             print(f"civility: cannot open {exc.filename}: {exc.strerror}", file=sys.stderr)
             return 2
@@ -43,7 +51,10 @@ def score_file(args) -> int:
                 progress.update(len(records))
         sink.flush()
     if errors:
-        print(f"civility: {errors} line(s) could not be scored; see their \"error\" fields", file=sys.stderr)
+        print(
+            f'civility: {errors} line(s) could not be scored; see their "error" fields',
+            file=sys.stderr,
+        )
     return 0
 
 

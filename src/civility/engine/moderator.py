@@ -42,7 +42,9 @@ class Article:
 class Moderator:
     """Scores comments against the guidelines and proposes a decision under a policy."""
 
-    def __init__(self, scorer: CategoryScorer, policy: Policy, relevance: RelevanceScorer | None = None):
+    def __init__(
+        self, scorer: CategoryScorer, policy: Policy, relevance: RelevanceScorer | None = None
+    ):
         self.scorer = scorer
         self.policy = policy
         self.relevance = relevance or RelevanceScorer()
@@ -56,7 +58,9 @@ class Moderator:
     def model_version(self) -> str:
         return f"{self.scorer.version}+policy-{self.policy.version}"
 
-    def assess(self, text: str, article: Article | dict | None = None, lang: str | None = None) -> Assessment:
+    def assess(
+        self, text: str, article: Article | dict | None = None, lang: str | None = None
+    ) -> Assessment:
         return self.assess_many([(text, article, lang)])[0]
 
     def assess_many(

@@ -60,12 +60,20 @@ class Policy:
         bands = dict(base.bands) if base else {}
         for name, raw in (data.get("bands") or {}).items():
             if name not in CATEGORIES:
-                raise PolicyError(f"bands.{name}: unknown category (known: {', '.join(CATEGORIES)})")
+                raise PolicyError(
+                    f"bands.{name}: unknown category (known: {', '.join(CATEGORIES)})"
+                )
             previous = bands.get(name)
-            low = _probability(raw, "approve_below", name, previous.approve_below if previous else None)
-            high = _probability(raw, "reject_above", name, previous.reject_above if previous else None)
+            low = _probability(
+                raw, "approve_below", name, previous.approve_below if previous else None
+            )
+            high = _probability(
+                raw, "reject_above", name, previous.reject_above if previous else None
+            )
             if low > high:
-                raise PolicyError(f"bands.{name}: approve_below ({low}) is above reject_above ({high})")
+                raise PolicyError(
+                    f"bands.{name}: approve_below ({low}) is above reject_above ({high})"
+                )
             bands[name] = Band(low, high)
         missing = [c for c in CATEGORIES if c not in bands]
         if missing:
