@@ -275,7 +275,11 @@ _NOT_LEET_RE = re.compile(
     r"|[a-z]{2,}\d+|\d+x\d+|[a-z]\d[a-z]?"
 )
 # Runs of >= 3 single letters split by a separator: "f u c k", "f.u.c.k", "f_u_c_k".
-_SPACED_RE = re.compile(r"(?<![^\W_])[^\W\d_](?:([ .\-_*~+])\1?[^\W\d_](?![^\W_])){2,}")
+# The same separator throughout, so "a f.u.c.k" glues only "f.u.c.k".
+_SPACED_RE = re.compile(
+    r"(?<![^\W_])[^\W\d_](?P<sep>[ .\-_*~+]{1,2})[^\W\d_](?![^\W_])"
+    r"(?:(?P=sep)[^\W\d_](?![^\W_]))+"
+)
 _REPEAT_RE = re.compile(r"(.)\1{2,}")
 _TRIPLE_SCREEN_RE = re.compile(r"(.)\1\1")
 _SPACED_SCREEN_RE = re.compile(r"[ .\-_*~+][^ .\-_*~+][ .\-_*~+]{1,2}[^ .\-_*~+][ .\-_*~+]")
@@ -342,10 +346,11 @@ def _fold_leet(view: str) -> str:
     """Undo leetspeak inside Latin tokens; 1-to-1, so offsets stay valid."""
     pieces: list[str] = []
     done = 0  # view[:done] is already in pieces
+    scanned = 0  # leet characters before this index belong to tokens already judged
     n = len(view)
     for m in _LEET_CHARS_RE.finditer(view):
         i = m.start()
-        if i < done:
+        if i < scanned:
             continue
         a = i
         while a > 0 and view[a - 1] in _TOKEN_CHARS:
@@ -353,16 +358,14 @@ def _fold_leet(view: str) -> str:
         b = i + 1
         while b < n and view[b] in _TOKEN_CHARS:
             b += 1
+        scanned = b
         if (a > 0 and view[a - 1].isalpha()) or (b < n and view[b].isalpha()):
-            done = b  # glued to a non-ASCII letter: not a Latin leet token
-            continue
+            continue  # glued to a non-ASCII letter: not a Latin leet token
         form = _leet_form(view[a:b], view[b : b + 2])
         if form is not None:
             pieces.append(view[done:a])
             pieces.append(form)
-        else:
-            pieces.append(view[done:b])
-        done = b
+            done = b
     if not pieces:
         return view
     pieces.append(view[done:])
@@ -375,7 +378,7 @@ def _deletions(view: str, spaced: bool = True, repeats: bool = True) -> list[int
     if spaced:
         for m in _SPACED_RE.finditer(view):
             letters = [c for c in m.group() if c.isalpha()]
-            if m.group(1) == " " and set(letters) <= _VOWEL_WORDS:
+            if m.group("sep") == " " and set(letters) <= _VOWEL_WORDS:
                 continue  # "a i o": ordinary short words, not a spelled-out word
             drop.extend(i for i in range(m.start(), m.end()) if not view[i].isalpha())
     if repeats:
