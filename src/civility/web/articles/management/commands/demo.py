@@ -28,16 +28,17 @@ def load_demo_content() -> tuple[int, int]:
     articles = {a.slug: a for a in Article.objects.filter(slug__in=[d["slug"] for d in ARTICLES])}
     if Comment.objects.filter(article__in=articles.values()).exists():
         return created, 0
-    # The demo posts faster than a reader could; lift the posting limits for this process only.
-    settings.CIVILITY_POST_LIMIT_PER_IP = (10_000, 60)
-    settings.CIVILITY_POST_LIMIT_PER_AUTHOR = (10_000, 60)
     posted: list[Comment] = []
-    for number, (slug, author, text, lang, reply_to) in enumerate(COMMENTS):
-        parent = posted[reply_to] if reply_to is not None else None
-        ip = f"192.0.2.{number % 250 + 1}"  # TEST-NET addresses: clearly not real readers
-        posted.append(
-            submit_comment(articles[slug], author, "", text, parent=parent, ip=ip, lang=lang)
-        )
+    # The demo posts faster than a reader could; lift the posting limits while it does.
+    unlimited = (10_000, 60)
+    with override_settings(
+        CIVILITY_POST_LIMIT_PER_IP=unlimited, CIVILITY_POST_LIMIT_PER_AUTHOR=unlimited
+    ):
+        for number, (slug, author, text, lang, reply_to) in enumerate(COMMENTS):
+            parent = posted[reply_to] if reply_to is not None else None
+            ip = f"192.0.2.{number % 250 + 1}"  # TEST-NET addresses: clearly not real readers
+            article = articles[slug]
+            posted.append(submit_comment(article, author, "", text, parent, ip=ip, lang=lang))
     return created, len(posted)
 
 
