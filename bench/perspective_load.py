@@ -40,10 +40,13 @@ COMMENTS = [
 
 def make_fake_app():
     """gunicorn factory for `--engine fake`: the real site with a constant scorer behind it."""
+    import importlib
     from dataclasses import dataclass, field
 
-    from civility.web.perspective import views
     from civility.web.wsgi import application
+
+    # Only after Django is set up by the import above.
+    views = importlib.import_module("civility.web.perspective.views")
 
     @dataclass
     class Constant:
