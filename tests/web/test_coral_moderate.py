@@ -71,8 +71,13 @@ def sign(raw: bytes, secret: str) -> str:
     return "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
 
 
+def coral_body(payload) -> bytes:
+    # Coral serialises the body as JSON.stringify(data, null, 2) and signs those exact bytes.
+    return json.dumps(payload, indent=2).encode()
+
+
 def send(client, payload, signature=None, secret=SECRET):
-    raw = json.dumps(payload).encode()
+    raw = coral_body(payload)
     header = sign(raw, secret) if signature is None else signature
     return client.post(URL, raw, content_type="application/json", HTTP_X_CORAL_SIGNATURE=header)
 
@@ -143,8 +148,8 @@ def test_html_body_is_assessed_as_text(client, engine, db):
 
 def test_rotated_secret_and_any_of_several_signatures_match(client, engine, db, monkeypatch):
     payload = coral_request("reject:threat")
-    raw = json.dumps(payload).encode()
-    header = f"sha256={'0' * 64}, {sign(raw, OLD_SECRET)}"
+    raw = coral_body(payload)
+    header = f"sha256={'0' * 64},{sign(raw, OLD_SECRET)}"
     assert send(client, payload, signature=header).status_code == 200
 
 
@@ -164,8 +169,8 @@ def test_bad_or_missing_signature_is_401(client, engine, db, signature):
 
 def test_signature_covers_the_exact_body(client, engine, db):
     payload = coral_request("approve")
-    signature = sign(json.dumps(payload).encode(), SECRET)
-    tampered = json.dumps(coral_request("reject:threat")).encode()
+    signature = sign(coral_body(payload), SECRET)
+    tampered = coral_body(coral_request("reject:threat"))
     response = client.post(
         URL, tampered, content_type="application/json", HTTP_X_CORAL_SIGNATURE=signature
     )
