@@ -1,15 +1,21 @@
-"""Relevance of a comment to its article: 0 (off-topic) .. 1 (on-topic).
+"""Relevance of a comment to its article: 0 (off-topic) .. 1 (on-topic), 0.5 = can't tell.
 
-TF-IDF cosine over the matching view's word unigrams and character 3-5-grams, with the
-vocabulary and IDF fitted on the article itself (its title counted several times, so title
-words weigh more). Short comments carry little evidence either way, so their score is pulled
-towards a neutral prior: "Great reporting, thanks" is neither on- nor off-topic.
-Fitted articles are kept in a small LRU cache keyed by a hash of title + body.
+Terms are the matching view's words plus a crude prefix stem of each (so "lanes"/"lane",
+"belediyenin"/"belediye" and "والمدينة"/"المدينة" meet), with function words and generic
+comment words ("thanks", "agree", "article") left out: those say nothing about the topic.
+The IDF is fitted on the article itself (its title and sentences as documents), and the title
+is counted several times. Two views of the overlap are combined:
+
+* coverage: the IDF-weighted share of the comment's terms that the article uses;
+* cosine: TF-IDF cosine between the comment and the article.
+
+A comment with few content terms carries little evidence, so its score is pulled towards
+NEUTRAL ("Great reporting, thanks" goes neither way). Fitted articles sit in an LRU cache keyed
+by (title, body), so scoring many comments on one article fits it once.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 import re
 from collections import Counter, OrderedDict
@@ -17,46 +23,63 @@ from dataclasses import dataclass
 
 from .text import normalize
 
-__all__ = ["RelevanceScorer"]
+__all__ = ["NEUTRAL", "RelevanceScorer"]
 
 NEUTRAL = 0.5
-_WORD_RE = re.compile(r"[^\W_]{2,}")
 _TITLE_WEIGHT = 3
-# Frequent function words in the supported languages: they say nothing about the topic.
+_WORD_RE = re.compile(r"[^\W_]{2,}")
+_SENTENCE_RE = re.compile(r"(?<=[.!?؟۔])\s+|\n+")
+_ARABIC_PREFIX_RE = re.compile(r"^(?:و|ف)?(?:بال|كال|کال|لل|ال)(?=\w{3})")
+
+# Function words of the supported languages (in matching-view form) and generic comment
+# vocabulary: neither tells whether a comment is about *this* article.
 _STOPWORDS = frozenset(
+    normalize(
+        """
+    the an and or but if of to in on at for with from by as is are was were be been it its this
+    that these those you he she we they me him her us them my your our their not no so do does
+    did have has had will would can could should just very about what which who how there here
+    than then also too more most all any some such only into out up down over why when where
+    while because being get got really much many even still well now one like don't it's i'm
+    think agree disagree good great bad nice thanks thank article story piece report reporting
+    writer author journalist news people someone everyone lol yes yeah ok okay totally said
+    say says true exactly absolutely interesting excellent well done
+    ve bir bu için çok ama da de ile gibi değil mi ben sen biz siz ne daha en her haber teşekkürler
+    güzel harika katılıyorum yazı sağol sağolun
+    û ji di bi ku ez tu em ew jî li ev wê wî ye yê ya ne pir spas nûçe baş
+    و في من على إلى الى عن أن ان إن هذا هذه التي الذي مع كان لا ما هو هي شكرا مقال جدا
+    و در به از که این آن با را است برای هم تا یا خیلی ممنون مقاله خوب
+    و لە بە بۆ کە ئەم ئەو لەگەڵ زۆر سوپاس باشە
     """
-    the a an and or but if of to in on at for with from by as is are was were be been it its
-    this that these those i you he she we they me him her us them my your our their not no so
-    do does did have has had will would can could should just very about what which who how
-    there here than then also too more most all any some such only into out up down over
-    ve bir bu için çok ama da de ile gibi değil mi ben sen biz siz ne
-    û ji di bi ku ez tu em ew jî li ev wê wî ye
-    و في من على إلى عن أن ان هذا هذه التي الذي مع كان لا ما هو هي
-    و در به از که این آن با را است برای هم تا یا
-    """.split()
+    ).text.split()
 )
+
+
+def _stem(word: str) -> str:
+    """Crude prefix stem: enough for suffixing languages and Arabic's article/conjunctions."""
+    if not word.isascii() and "\u0600" <= word[0] <= "\u06ff":
+        return _ARABIC_PREFIX_RE.sub("", word)[:4]
+    return word[:5]
+
+
+def _terms(text: str) -> Counter[str]:
+    """Content words (w:) and their prefix stems (s:) of the matching view."""
+    terms: list[str] = []
+    for word in _WORD_RE.findall(normalize(text).text):
+        stem = _stem(word)
+        if word in _STOPWORDS or stem in _STOPWORDS:
+            continue
+        terms.append("w:" + word)
+        if stem != word:
+            terms.append("s:" + stem)
+    return Counter(terms)
 
 
 @dataclass(frozen=True)
 class _ArticleModel:
     idf: dict[str, float]
     vector: dict[str, float]  # unit-length TF-IDF vector of title + body
-    default_idf: float  # weight of a feature the article never uses
-
-
-def _features(text: str) -> Counter[str]:
-    """Word unigrams (w:) and character 3-5-grams of words (c:) of the matching view."""
-    view = normalize(text).text
-    feats: Counter[str] = Counter()
-    for word in _WORD_RE.findall(view):
-        if word in _STOPWORDS:
-            continue
-        feats["w:" + word] += 1
-        padded = f" {word} "
-        for n in (3, 4, 5):
-            for i in range(len(padded) - n + 1):
-                feats["c:" + padded[i : i + n]] += 1
-    return feats
+    unseen_idf: float  # IDF of a term the article never uses
 
 
 def _unit(vec: dict[str, float]) -> dict[str, float]:
@@ -65,57 +88,60 @@ def _unit(vec: dict[str, float]) -> dict[str, float]:
 
 
 def _fit_article(title: str, body: str) -> _ArticleModel:
-    # "Documents" are the title and the body's paragraphs/sentences, so IDF separates words that
-    # run through the whole article from those that appear once.
-    chunks = [title] + [c for c in re.split(r"(?<=[.!?؟])\s+|\n+", body) if c.strip()]
-    docs = [set(_features(c)) for c in chunks if c.strip()]
-    n_docs = max(1, len(docs))
+    chunks = [c for c in (title, *_SENTENCE_RE.split(body)) if c and c.strip()]
+    chunk_terms = [_terms(c) for c in chunks]
+    n_docs = max(1, len(chunks))
     df: Counter[str] = Counter()
-    for d in docs:
-        df.update(d)
-    idf = {f: math.log((1 + n_docs) / (1 + c)) + 1.0 for f, c in df.items()}
-    counts = _features(body)
-    for f, c in _features(title).items():
-        counts[f] += _TITLE_WEIGHT * c
-    vector = _unit({f: (1 + math.log(c)) * idf[f] for f, c in counts.items() if f in idf})
-    return _ArticleModel(idf=idf, vector=vector, default_idf=math.log(1 + n_docs) + 1.0)
+    for terms in chunk_terms:
+        df.update(terms.keys())
+    idf = {t: math.log((1 + n_docs) / (1 + c)) + 1.0 for t, c in df.items()}
+    counts: Counter[str] = Counter()
+    for i, terms in enumerate(chunk_terms):
+        weight = _TITLE_WEIGHT if i == 0 and title.strip() else 1
+        for t, c in terms.items():
+            counts[t] += weight * c
+    vector = _unit({t: (1 + math.log(c)) * idf[t] for t, c in counts.items()})
+    return _ArticleModel(idf=idf, vector=vector, unseen_idf=math.log(1 + n_docs) + 1.0)
 
 
 class RelevanceScorer:
-    """Scores how much a comment is about its article (`article` has `.title` and `.body`)."""
+    """How much a comment is about its article (`article` has `.title` and `.body`)."""
 
-    def __init__(self, cache_size: int = 256, short_words: int = 6):
+    def __init__(self, cache_size: int = 256, full_evidence_terms: int = 4):
         self.cache_size = cache_size
-        self.short_words = short_words
-        self._cache: OrderedDict[str, _ArticleModel] = OrderedDict()
+        # Content words a comment needs before its score may leave the neutral prior fully.
+        self.full_evidence_terms = full_evidence_terms
+        self._cache: OrderedDict[tuple[str, str], _ArticleModel] = OrderedDict()
 
     def _model(self, article) -> _ArticleModel:
-        title = getattr(article, "title", "") or ""
-        body = getattr(article, "body", "") or ""
-        key = hashlib.blake2b(f"{title}\x00{body}".encode(), digest_size=16).hexdigest()
+        key = (getattr(article, "title", "") or "", getattr(article, "body", "") or "")
         model = self._cache.get(key)
         if model is not None:
             self._cache.move_to_end(key)
             return model
-        model = _fit_article(title, body)
+        model = _fit_article(*key)
         self._cache[key] = model
         if len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
         return model
 
     def score(self, text: str, article) -> float:
-        """0..1; about NEUTRAL when the comment is too short to tell."""
+        """0..1; NEUTRAL when the comment (or the article) gives nothing to compare."""
         model = self._model(article)
-        feats = _features(text)
-        content_words = sum(1 for f in feats if f.startswith("w:"))
-        if not model.vector or content_words == 0:
+        terms = _terms(text)
+        words = sum(c for t, c in terms.items() if t[0] == "w")
+        if not model.vector or words == 0:
             return NEUTRAL
-        vec = _unit(
-            {f: (1 + math.log(c)) * model.idf.get(f, model.default_idf) for f, c in feats.items()}
-        )
-        cosine = sum(v * model.vector.get(f, 0.0) for f, v in vec.items())
-        # Map cosine to 0..1: ~0.15 cosine already means a shared topic for short texts.
-        raw = 1.0 - math.exp(-cosine / 0.12)
-        # Evidence grows with the number of content words; short comments lean to neutral.
-        evidence = min(1.0, content_words / self.short_words)
-        return float(min(1.0, max(0.0, evidence * raw + (1 - evidence) * NEUTRAL)))
+        idf, unseen = model.idf, model.unseen_idf
+        weights = {t: (1 + math.log(c)) * idf.get(t, unseen) for t, c in terms.items()}
+        # Stems count half: they are a weaker sign of the same topic than the word itself.
+        seen = sum(w * (1.0 if t[0] == "w" else 0.5) for t, w in weights.items() if t in idf)
+        total = sum(w * (1.0 if t[0] == "w" else 0.5) for t, w in weights.items())
+        coverage = seen / total
+        vec = _unit(weights)
+        cosine = sum(v * model.vector.get(t, 0.0) for t, v in vec.items())
+        # A third of a comment's content in the article is already a clear shared topic, and
+        # so is a cosine of ~0.25 between a comment and a whole article: both are scaled up.
+        raw = max(1.0 - math.exp(-3.0 * coverage), min(1.0, cosine / 0.25))
+        evidence = min(1.0, words / self.full_evidence_terms)
+        return float(min(1.0, max(0.0, evidence * raw + (1.0 - evidence) * NEUTRAL)))
