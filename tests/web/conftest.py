@@ -15,6 +15,7 @@ from django.db import connections
 
 from civility.web import ratelimit
 from civility.web.comments import services, triggers
+from civility.web.comments.cache import forget_article
 
 CATEGORIES = ("profanity", "vulgarity", "threat", "personal_attack", "abuse", "promotion")
 
@@ -102,9 +103,11 @@ def _fresh_rate_limits_and_cache():
     # Rolled-back tests reuse primary keys, so cached comment lists must not outlive a test.
     ratelimit.reset()
     cache.clear()
+    forget_article()
     yield
     ratelimit.reset()
     cache.clear()
+    forget_article()
 
 
 @pytest.fixture(autouse=True)

@@ -112,7 +112,7 @@ def upsert_article(request, payload: schemas.ArticleIn):
     summary="Approved comments of an article, oldest first (replies carry their parent id)",
 )
 def list_comments(request, slug: str):
-    article = Article.objects.filter(slug=slug).only("id", "slug", "comments_version").first()
+    article = comment_cache.get_article(slug)
     if article is None:
         return error(404, "no article with this slug", "slug")
 

@@ -1,6 +1,8 @@
-from django.shortcuts import get_object_or_404, render
+from django.http import Http404
+from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from civility.web.comments.cache import get_article
 from civility.web.comments.views import section_context
 
 from .models import Article
@@ -13,5 +15,7 @@ def home(request):
 
 @require_GET
 def detail(request, slug):
-    article = get_object_or_404(Article, slug=slug)
+    article = get_article(slug)
+    if article is None:
+        raise Http404
     return render(request, "articles/detail.html", section_context(request, article))

@@ -5,3 +5,15 @@ class CommentsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "civility.web.comments"
     label = "comments"
+
+    def ready(self):
+        from django.db.models.signals import post_save
+
+        from civility.web.articles.models import Article
+
+        from .cache import forget_article
+
+        # An edited article (title, comments open/closed) must not be served from the memo.
+        post_save.connect(
+            lambda sender, instance, **kw: forget_article(instance.pk), sender=Article, weak=False
+        )

@@ -5,6 +5,9 @@ list bumps in the database; so a process with a stale local cache simply misses 
 
 from __future__ import annotations
 
+import time
+
+from django.conf import settings
 from django.core.cache import cache
 
 TIMEOUT = 24 * 3600
@@ -60,3 +63,34 @@ def cached_fragment(kind: str, article, build) -> str:
         html = build()
         cache.set(key, html, TIMEOUT)
     return html
+
+
+# Articles by slug, memoised per process for a moment: the hot pages then need no query at
+# all. A decision or an article save clears this process's entry at once; other server
+# processes see the change within MEMO_SECONDS.
+MEMO_SECONDS = 1.0
+_article_memo: dict[str, tuple[float, object]] = {}
+
+
+def get_article(slug: str):
+    """The Article with this slug, or None."""
+    from civility.web.articles.models import Article
+
+    now = time.monotonic()
+    seconds = getattr(settings, "CIVILITY_ARTICLE_MEMO_SECONDS", MEMO_SECONDS)
+    hit = _article_memo.get(slug)
+    if hit is not None and now - hit[0] < seconds:
+        return hit[1]
+    article = Article.objects.filter(slug=slug).first()
+    if article is not None:
+        if len(_article_memo) > 1000:
+            _article_memo.clear()
+        _article_memo[slug] = (now, article)
+    return article
+
+
+def forget_article(article_id: int | None = None) -> None:
+    """Drop memoised articles (one by id, or all)."""
+    for slug, (_, article) in list(_article_memo.items()):
+        if article_id is None or article.pk == article_id:
+            _article_memo.pop(slug, None)

@@ -28,6 +28,7 @@ from django.db.models import F
 from civility.web import ratelimit
 from civility.web.articles.models import Article
 
+from . import cache as article_cache
 from .models import (
     ACTION_STATUS,
     APPROVE,
@@ -242,3 +243,4 @@ def author_history(comment: Comment) -> tuple[int, int]:
 def _comments_changed(article_id: int) -> None:
     """Invalidate the cached public comment list of one article (in every process)."""
     Article.objects.filter(pk=article_id).update(comments_version=F("comments_version") + 1)
+    article_cache.forget_article(article_id)

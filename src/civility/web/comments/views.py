@@ -196,7 +196,9 @@ def guidelines(request):
 @require_GET
 @xframe_options_exempt
 def embed(request, slug):
-    article = get_object_or_404(Article, slug=slug)
+    article = comment_cache.get_article(slug)
+    if article is None:
+        raise Http404
     return render(request, "comments/embed.html", section_context(request, article, embed=True))
 
 

@@ -1,0 +1,237 @@
+"""Bounded load test of the newsroom site on 127.0.0.1 under gunicorn.
+
+Sets up a throw-away database (SQLite in a temp dir, or the PostgreSQL given by
+--database-url), an article with --comments approved comments, starts `civility serve`, then
+drives three scenarios with --concurrency clients, each for --requests requests:
+  article  GET /articles/<slug>/                 (HTML page with the cached comment thread)
+  api      GET /api/v1/articles/<slug>/comments  (cached JSON)
+  post     POST /api/v1/articles/<slug>/comments (validate, store, engine, decision)
+and prints req/s, p50 and p99 per scenario. The client runs on the same machine as the
+server, so both share its cores: figures are a floor, not a ceiling.
+
+  .venv/bin/python bench/load.py [--database-url postgres://postgres@127.0.0.1:5432/civility_bench]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+SLUG = "bench-article"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def prepare_database(env: dict, comments: int) -> None:
+    """Migrate and create the article with `comments` approved comments (in a child process,
+    so this script never imports Django with the wrong settings)."""
+    civility = str(Path(sys.executable).with_name("civility"))
+    subprocess.run([civility, "migrate", "-v0"], env=env, check=True)
+    script = f"""
+import django; django.setup()
+from civility.web.articles.models import Article
+from civility.web.comments.models import Comment, Decision
+article, _ = Article.objects.get_or_create(slug={SLUG!r}, defaults={{"title": "Bench article",
+    "body": "Security talks between Iraq and the United States continued in Baghdad."}})
+existing = Comment.objects.filter(article=article).count()
+for i in range(existing, {comments}):
+    parent = None if i % 5 == 0 or i == 0 else Comment.objects.filter(article=article).last()
+    c = Comment.objects.create(article=article, parent=parent, author_name=f"Reader {{i}}",
+        body=f"Comment number {{i}} on the talks.\\nA second line with <b>markup</b> to escape.")
+    Decision.objects.create(comment=c, action="approve", actor_policy_version="bench")
+"""
+    subprocess.run([sys.executable, "-c", script], env=env, check=True)
+
+
+async def one_request(host: str, port: int, method: str, path: str, body: bytes | None) -> int:
+    reader, writer = await asyncio.open_connection(host, port)
+    head = f"{method} {path} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n"
+    if body is not None:
+        head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+    writer.write(head.encode() + b"\r\n" + (body or b""))
+    await writer.drain()
+    data = await reader.read()
+    writer.close()
+    status_line = data.split(b"\r\n", 1)[0].split()
+    return int(status_line[1]) if len(status_line) > 1 else 0
+
+
+async def scenario(host, port, concurrency, total, make_request) -> dict:
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    counter = iter(range(total))
+
+    async def client():
+        for number in counter:
+            method, path, body = make_request(number)
+            started = time.perf_counter()
+            try:
+                status = await one_request(host, port, method, path, body)
+            except OSError:
+                status = 0
+            latencies.append(time.perf_counter() - started)
+            statuses[status] = statuses.get(status, 0) + 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(concurrency)))
+    elapsed = time.perf_counter() - started
+    latencies.sort()
+    return {
+        "requests": total,
+        "seconds": round(elapsed, 2),
+        "req_per_s": round(total / elapsed, 1),
+        "p50_ms": round(statistics.median(latencies) * 1000, 1),
+        "p99_ms": round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000, 1),
+        "statuses": statuses,
+    }
+
+
+def wait_until_up(port: int, process: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if process.poll() is not None:
+            raise SystemExit("the server exited during start-up")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit("the server did not start in time")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--database-url", default="", help="default: SQLite in a temporary folder")
+    parser.add_argument("--comments", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--requests", type=int, default=3000, help="per read scenario")
+    parser.add_argument("--post-requests", type=int, default=1000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument(
+        "--json", action="store_true", help="print one JSON object instead of a table"
+    )
+    args = parser.parse_args(argv)
+
+    data_dir = Path(tempfile.mkdtemp(prefix="civility-bench-"))
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "civility.web.settings",
+        "CIVILITY_DATA_DIR": str(data_dir),
+        # The bench is one client IP posting far faster than any reader may.
+        "CIVILITY_POST_LIMIT_PER_IP": "100000000/60",
+        "CIVILITY_POST_LIMIT_PER_AUTHOR": "100000000/60",
+        "LOG_LEVEL": "CRITICAL",
+    }
+    if args.database_url:
+        env["DATABASE_URL"] = args.database_url
+    else:
+        env.pop("DATABASE_URL", None)
+    prepare_database(env, args.comments)
+
+    port = free_port()
+    civility = str(Path(sys.executable).with_name("civility"))
+    server = subprocess.Popen(
+        [
+            civility,
+            "serve",
+            "--quiet",
+            "--port",
+            str(port),
+            "--workers",
+            str(args.workers),
+            "--threads",
+            str(args.threads),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    results = {}
+    try:
+        wait_until_up(port, server)
+        host = "127.0.0.1"
+        page = f"/articles/{SLUG}/"
+        api = f"/api/v1/articles/{SLUG}/comments"
+        # Warm every worker's caches before measuring.
+        asyncio.run(
+            scenario(
+                host, port, args.concurrency, 200, lambda n: ("GET", page if n % 2 else api, None)
+            )
+        )
+
+        def post(n):
+            body = {
+                "author": f"Bench {n}",
+                "text": f"A considered remark number {n} about the security talks.",
+            }
+            return "POST", api, json.dumps(body).encode()
+
+        results["article"] = asyncio.run(
+            scenario(host, port, args.concurrency, args.requests, lambda n: ("GET", page, None))
+        )
+        results["api"] = asyncio.run(
+            scenario(host, port, args.concurrency, args.requests, lambda n: ("GET", api, None))
+        )
+        results["post"] = asyncio.run(
+            scenario(host, port, args.concurrency, args.post_requests, post)
+        )
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            output, _ = server.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            output, _ = server.communicate()
+        shutil.rmtree(data_dir, ignore_errors=True)
+    engine_line = next(
+        (line for line in output.splitlines() if line.startswith("engine")), "engine: unknown"
+    )
+    database = "postgresql" if args.database_url.startswith("postgres") else "sqlite"
+    summary = {
+        "database": database,
+        "engine": engine_line,
+        "workers": args.workers,
+        "threads": args.threads,
+        "concurrency": args.concurrency,
+        "comments_on_page": args.comments,
+        "cpus": os.cpu_count(),
+        "load_average_after": os.getloadavg(),
+        "results": results,
+    }
+    if args.json:
+        print(json.dumps(summary))
+        return 0
+    print(
+        f"{database}, {args.workers} workers x {args.threads} threads, {args.concurrency} clients, {engine_line}"
+    )
+    print(f"{'scenario':<10}{'requests':>10}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}  statuses")
+    for name, r in results.items():
+        print(
+            f"{name:<10}{r['requests']:>10}{r['req_per_s']:>10}{r['p50_ms']:>10}{r['p99_ms']:>10}  {r['statuses']}"
+        )
+    print(f"load average after: {summary['load_average_after']}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
