@@ -131,3 +131,29 @@ def test_rtl_comment_reads_right_to_left(site, article, reader_page, moderator_p
     shown = reader_page.locator(f"#comment-{comment.pk} .comment-text")
     expect(shown).to_have_text(text)
     assert shown.evaluate("el => getComputedStyle(el).direction") == "rtl"
+
+
+def test_queue_works_without_javascript(browser, site, article, moderator):
+    from .conftest import PASSWORD
+
+    keep, drop = (
+        services.submit_comment(article, name, "", f"{name} on the talks.", ip="10.1.1.3")
+        for name in ("Keep", "Drop")
+    )
+    context = browser.new_context(java_script_enabled=False)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    page.goto(f"{site.url}/accounts/login/?next=/moderation/")
+    page.fill("input[name=username]", moderator.username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click(".login button[type=submit]")
+    page.click(f"#comment-{keep.pk} .approve-button")
+    expect(page.locator(".mod-messages")).to_contain_text(f"Comment {keep.pk} approved")
+    page.click(f"#comment-{drop.pk} details.reject summary")
+    page.locator(f"#comment-{drop.pk} input[name=reasons][value=promotion]").check()
+    page.click(f"#comment-{drop.pk} .reject-button")
+    expect(page.locator(".mod-messages")).to_contain_text(f"Comment {drop.pk} rejected")
+    expect(page.locator(".card")).to_have_count(0)  # nothing pending any more
+    context.close()
+    assert keep.status == "approved"
+    assert set(drop.decisions.get().reasons) == {"off_topic", "promotion"}  # engine + added

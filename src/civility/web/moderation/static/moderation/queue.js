@@ -150,7 +150,7 @@
         }
         break;
       case "A": clickBulk("approve"); break;
-      case "R": clickBulk("reject"); break;
+      case "R": openBulkReject(); break;
       case "?": toggleHelp(); break;
       case "Escape": toggleHelp(false); closePickers(); break;
       default: return;
@@ -161,6 +161,15 @@
   function clickBulk(action) {
     var button = document.querySelector("#bulk-form button[value=" + action + "]");
     if (button) button.click();
+  }
+
+  // Bulk rejection needs reasons first: open its picker rather than submitting blind.
+  function openBulkReject() {
+    var picker = document.querySelector("#bulk-form details.bulk-reject");
+    if (!picker) return;
+    picker.open = true;
+    var first = picker.querySelector("input[name=reasons]");
+    if (first) first.focus();
   }
 
   var helpButton = document.getElementById("help-button");
