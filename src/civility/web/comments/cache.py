@@ -55,14 +55,14 @@ def threaded(comments: list[dict]) -> list[dict]:
     return roots
 
 
-def cached_fragment(kind: str, article, build) -> str:
-    """A rendered piece of HTML for the article's comments, rebuilt after each change."""
+def cached_fragment(kind: str, article, build):
+    """Something built from the article's comments (HTML, JSON), rebuilt after each change."""
     key = _key(kind, article.pk, article.comments_version)
-    html = cache.get(key)
-    if html is None:
-        html = build()
-        cache.set(key, html, TIMEOUT)
-    return html
+    value = cache.get(key)
+    if value is None:
+        value = build()
+        cache.set(key, value, TIMEOUT)
+    return value
 
 
 # Articles by slug, memoised per process for a moment: the hot pages then need no query at

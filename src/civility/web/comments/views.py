@@ -91,9 +91,9 @@ def client_ip(request) -> str:
 
 def comments_html(article: Article) -> tuple[str, int]:
     """The rendered, cached list of approved comments and how many there are."""
-    comments = comment_cache.approved_comments(article)
 
     def build():
+        comments = comment_cache.approved_comments(article)
         flat = []
 
         def walk(items, depth):
@@ -102,9 +102,9 @@ def comments_html(article: Article) -> tuple[str, int]:
                 walk(item["replies"], depth + 1)
 
         walk(comment_cache.threaded(comments), 0)
-        return render_to_string("comments/_thread.html", {"comments": flat})
+        return render_to_string("comments/_thread.html", {"comments": flat}), len(comments)
 
-    return comment_cache.cached_fragment("thread-html", article, build), len(comments)
+    return comment_cache.cached_fragment("thread-html", article, build)
 
 
 def section_context(request, article, *, embed=False, form_values=None, form_error=None) -> dict:
