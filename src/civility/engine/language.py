@@ -180,20 +180,20 @@ def _latin_cue_scores(text: str) -> dict[str, float]:
     }
 
 
+_ASCII_PUNCT_TO_SPACE = str.maketrans(dict.fromkeys('!"#$%&()*+,./:;<=>?@[\\]^_`{|}~-', " "))
+_ASCII_NON_LETTERS = str.maketrans({chr(c): None for c in range(128) if not chr(c).isalpha()})
+
+
 def _plainly_english(text: str) -> bool:
     """ASCII text in which English function words are frequent: no model needed."""
-    if not text.isascii():
-        return False
-    words = text.lower().split()
+    words = text.lower().translate(_ASCII_PUNCT_TO_SPACE).split()
     if len(words) < 4:
         return False
-    hits = sum(w.strip(".,!?;:\"'()") in _ENGLISH_WORDS for w in words)
+    hits = len([w for w in words if w in _ENGLISH_WORDS])
     return hits >= 2 and hits >= 0.25 * len(words)
 
 
 def _latin_language(text: str, letters: int) -> str:
-    if _plainly_english(text):
-        return "en"
     cues = _latin_cue_scores(text)
     if letters < _SHORT_LETTERS:  # too short for the models
         best = max(cues, key=cues.__getitem__)
@@ -222,6 +222,11 @@ def detect_language(text: str, hint: str | None = None) -> str:
     if hinted:
         return hinted
     sample = _clean((text or "")[:1000])
+    if sample.isascii():  # the common case: no script counting needed
+        if _plainly_english(sample):
+            return "en"
+        latin = len(sample.translate(_ASCII_NON_LETTERS))
+        return _latin_language(sample, latin) if latin else OTHER
     arabic = _run_length(_ARABIC_RUN_RE, sample)
     latin = _run_length(_LATIN_RUN_RE, sample)
     other = _run_length(_OTHER_RUN_RE, sample)
