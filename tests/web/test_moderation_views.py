@@ -206,6 +206,9 @@ def test_reversal_appends_and_keeps_the_earlier_decisions(mod_client, post):
     assert trail[0].automatic and not trail[1].automatic
     assert trail[2].reasons == ["personal_attack", "off_topic"]
     assert Comment.objects.get(pk=comment.pk).status == "rejected"
+    html = mod_client.get(QUEUE, {"status": "rejected"}).content.decode()
+    assert "(Personal attack, Not relevant to the article)" in html
+    assert "policy policy-test" in html  # the automatic first decision, named as such
 
 
 @pytest.mark.django_db

@@ -61,3 +61,18 @@ def css_fraction(value) -> str:
         return f"{min(max(float(value), 0.0), 1.0):.3f}"
     except (TypeError, ValueError):
         return "0"
+
+
+@register.filter
+def reason_labels(codes) -> str:
+    """Reason codes as the guideline names moderators know, comma-separated."""
+    from ..forms import REASON_LABELS
+
+    return ", ".join(str(REASON_LABELS.get(code, code)) for code in codes or [])
+
+
+@register.filter
+def status_label(status: str) -> str:
+    from ..views import STATUS_LABELS
+
+    return str(STATUS_LABELS.get(status, status))
