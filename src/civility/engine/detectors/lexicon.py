@@ -16,7 +16,7 @@ import math
 import os
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -82,6 +82,7 @@ _LETTER_VARIANTS: dict[str, str] = {
     "ی": "[یيى]",
     "ى": "[ىيی]",
     "ة": "[ةه]",
+    "ا": "[اأإآ]",
     "أ": "[أاإآ]",
     "إ": "[إاأ]",
     "آ": "[آا]",
@@ -91,6 +92,7 @@ _LETTER_VARIANTS: dict[str, str] = {
 _REGEX_META = set("\\()[]{}?*+|.^$")
 _MACRO = re.compile(r"\{([A-Z_]+)\}")
 _FLEXIBLE_SPACE = "[\\s\u200c]+"  # one or more spaces or zero-width non-joiners
+_OPTIONAL_SPACE = "[\\s\u200c]*"
 _WORD_BEFORE = r"(?<!\w)"
 _WORD_AFTER = r"(?!\w)"
 
@@ -124,15 +126,20 @@ def _term_to_pattern(term: str, language: str, macros: dict[str, str]) -> str:
     expanded = _MACRO.sub(lambda m: macros[m.group(1)], term)
     if not any(ch in _REGEX_META or ch.isspace() for ch in expanded):
         # A plain word: literal, with the language's inflections.
-        word = "".join(_LETTER_VARIANTS.get(ch, re.escape(ch)) for ch in expanded.casefold())
-        return _PREFIXES.get(language, "") + word + _SUFFIXES.get(language, "")
-    return re.sub(r" +", lambda _: _FLEXIBLE_SPACE, _fold_letters(expanded))
+        word = "".join(_letter(ch) for ch in expanded.casefold())
+        if len(expanded) < 3:  # affixes on two-letter words would reach into ordinary words
+            return word
+        prefix = fold_letters(_PREFIXES.get(language, ""), double=False)
+        return prefix + word + fold_letters(_SUFFIXES.get(language, ""), double=False)
+    # " ?" is an optional space (compounds written apart or together); other spaces: 1 or more.
+    pattern = re.sub(r" \?", lambda _: _OPTIONAL_SPACE, fold_letters(expanded))
+    return re.sub(r" +", lambda _: _FLEXIBLE_SPACE, pattern)
 
 
-def _fold_letters(pattern: str) -> str:
+def fold_letters(pattern: str, double: bool = True) -> str:
     """Widen letters to their variants, except inside [...] classes (which list them already)."""
     out, in_class, escaped = [], False, False
-    for ch in pattern:
+    for i, ch in enumerate(pattern):
         if escaped:
             out.append(ch)
             escaped = False
@@ -145,9 +152,17 @@ def _fold_letters(pattern: str) -> str:
         elif ch == "[":
             out.append(ch)
             in_class = True
+        elif double and ch.isalpha() and pattern[i + 1 : i + 2] not in ("?", "*", "+", "{"):
+            out.append(_letter(ch))
         else:
             out.append(_LETTER_VARIANTS.get(ch, ch))
     return "".join(out)
+
+
+def _letter(ch: str) -> str:
+    """One letter of a term: its variants, and a doubled form (normalisation keeps two of a run)."""
+    variant = _LETTER_VARIANTS.get(ch, re.escape(ch))
+    return variant + "+" if ch.isalpha() else variant
 
 
 def parse_lexicon(text: str, language: str, source: str = "<lexicon>") -> list[LexiconEntry]:
@@ -195,7 +210,7 @@ def parse_lexicon(text: str, language: str, source: str = "<lexicon>") -> list[L
     return entries
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_entries(language: str) -> tuple[LexiconEntry, ...]:
     """Our list for a language plus the newsroom's, if `CIVILITY_LEXICON_DIR` names a folder."""
     entries: list[LexiconEntry] = []
@@ -210,55 +225,229 @@ def load_entries(language: str) -> tuple[LexiconEntry, ...]:
     return tuple(entries)
 
 
-@dataclass(frozen=True)
-class _CompiledCategory:
-    regex: re.Pattern[str]
-    entries: tuple[LexiconEntry, ...]  # group `g<i>` matched entries[i]
-    weights: tuple[float, ...]
+class PhraseMatcher:
+    """Finds many whole-word regex phrases in a text quickly.
+
+    A Python regex alternation of a few hundred phrases costs hundreds of microseconds per
+    comment, because every word start tries every phrase. Instead, each phrase is reduced to
+    what its first word can be: an exact word ("you") or a prefix ("idio", for idiot/idiots),
+    with doubled letters collapsed. A comment's words are collected once (shared by every
+    matcher through a small cache) and intersected with those keys as sets; only where a key
+    hits are the phrases it names tried, anchored at that word.
+    """
+
+    def __init__(self, patterns: list[str]):
+        self._regexes = [re.compile(f"(?:{p}){_WORD_AFTER}") for p in patterns]
+        self._exact: dict[str, list[int]] = {}
+        self._by_prefix: list[dict[str, list[int]]] = [{} for _ in range(_PREFIX_LEN + 1)]
+        anywhere: list[int] = []  # phrases whose first word could not be worked out
+        for index, pattern in enumerate(patterns):
+            keys = _first_word_keys(pattern)
+            if keys is None:
+                anywhere.append(index)
+                continue
+            for key, exact in keys:
+                table = self._exact if exact else self._by_prefix[len(key)]
+                table.setdefault(key, []).append(index)
+        self._exact_keys = frozenset(self._exact)
+        self._head_keys = frozenset(self._by_prefix[_PREFIX_LEN])
+        self._short_prefixes = any(self._by_prefix[:_PREFIX_LEN])
+        self._anywhere = anywhere
+        self._anywhere_regex = (
+            re.compile(
+                _WORD_BEFORE
+                + "(?:"
+                + "|".join(f"(?P<g{i}>{patterns[i]})" for i in anywhere)
+                + ")"
+                + _WORD_AFTER
+            )
+            if anywhere
+            else None
+        )
+
+    def _word_starts(self, text: str) -> list[int]:
+        """Where words that begin some phrase start in `text`; usually none at all."""
+        words, heads = _words_and_heads(text)
+        keys = [(k, True) for k in self._exact_keys & words]
+        keys += [(k, False) for k in self._head_keys & heads]
+        if self._short_prefixes:
+            tables = self._by_prefix
+            keys += [
+                (word[:n], False)
+                for word in words
+                for n in range(1, _PREFIX_LEN)
+                if word[:n] in tables[n]
+            ]
+        if not keys:
+            return []
+        # A small regex for just the keys found; re's own cache keeps repeats cheap.
+        options = sorted(
+            "".join(re.escape(ch) + "+" for ch in key) + (_WORD_AFTER if exact else "")
+            for key, exact in set(keys)
+        )
+        finder = re.compile(_WORD_BEFORE + "(?:" + "|".join(options) + ")")
+        return [match.start() for match in finder.finditer(text)]
+
+    def _candidates(self, word: str) -> list[int]:
+        head = _collapse_runs(word)
+        found = list(self._exact.get(head, ()))
+        for length in range(1, _PREFIX_LEN + 1):
+            found += self._by_prefix[length].get(head[:length], ())
+        return found
+
+    def find(self, text: str) -> list[tuple[int, int, int]]:
+        """Every (phrase index, start, end) match; phrases may overlap one another."""
+        found = []
+        for position in self._word_starts(text):
+            word = _WORD.match(text, position)
+            if word is None:
+                continue
+            for index in self._candidates(word.group()):
+                match = self._regexes[index].match(text, position)
+                if match is not None and match.end() > position:
+                    found.append((index, position, match.end()))
+        if self._anywhere_regex is not None:
+            for match in self._anywhere_regex.finditer(text):
+                index = self._anywhere[int(match.lastgroup[1:])]
+                found.append((index, match.start(), match.end()))
+        return found
+
+
+@lru_cache(maxsize=64)
+def _words_and_heads(text: str) -> tuple[frozenset[str], frozenset[str]]:
+    """The de-doubled words of a text and their first _PREFIX_LEN letters. Cached because the
+    lexicon and the promotion detector both ask for the same comment in a row."""
+    collapsed = _DOUBLED.sub(r"\1", text) if _DOUBLED.search(text) else text
+    words = frozenset(_WORD.findall(collapsed))
+    return words, frozenset([word[:_PREFIX_LEN] for word in words])
+
+
+_PREFIX_LEN = 4  # letters of a word's (de-doubled) start used as a key
+_RAW_PREFIX_LEN = 7  # letters worked out from a pattern before runs are collapsed
+_MAX_PREFIX_STATES = 20_000
+_OPEN, _EXACT, _CUT = 0, 1, 2  # first word: still growing / ended by a non-letter / unknown rest
+_WORD = re.compile(r"\w+")
+_DOUBLED = re.compile(r"(\w)\1+")
+_IS_WORD_CHAR = re.compile(r"\w")
+
+
+def _collapse_runs(word: str) -> str:
+    return _DOUBLED.sub(r"\1", word)
+
+
+def _first_word_keys(pattern: str) -> set[tuple[str, bool]] | None:
+    """(key, exact) pairs covering every match's first word, de-doubled: exact keys are the
+    whole word, others a prefix of up to _PREFIX_LEN letters. None when unknowable."""
+    from re import _parser  # the stdlib parser; only read, to learn the pattern's first word
+
+    states = _walk(list(_parser.parse(pattern)), {("", _OPEN)})
+    if states is None:
+        return None
+    keys = set()
+    for prefix, status in states:
+        if status == _OPEN and len(prefix) < _RAW_PREFIX_LEN:
+            status = _EXACT  # the pattern ended: its word boundary ends the word here
+        word = _collapse_runs(prefix)
+        if status == _EXACT and word:
+            keys.add((word, True))
+        elif word:
+            keys.add((word[:_PREFIX_LEN], False))
+        else:
+            return None
+    return keys
+
+
+def _walk(items: list, states: set[tuple[str, int]]) -> set[tuple[str, int]] | None:
+    from re import _constants as c
+
+    _SPACE_CATEGORIES = (c.CATEGORY_SPACE, c.CATEGORY_UNI_SPACE)
+    for op, arg in items:
+        if all(status != _OPEN or len(prefix) >= _RAW_PREFIX_LEN for prefix, status in states):
+            break
+        if op == c.LITERAL:
+            states = _extend(states, [chr(arg)])
+        elif op == c.IN:
+            chars: list[str] | None = []
+            for item_op, item_arg in arg:
+                if item_op == c.LITERAL:
+                    chars.append(chr(item_arg))
+                elif item_op == c.CATEGORY and item_arg in _SPACE_CATEGORIES:
+                    chars.append(" ")  # whitespace ends the first word like any non-letter
+                elif item_op == c.RANGE and item_arg[1] - item_arg[0] < 64:
+                    chars += [chr(code) for code in range(item_arg[0], item_arg[1] + 1)]
+                else:  # a category or negation: any letter may come here
+                    chars = None
+                    break
+            states = _cut(states) if chars is None else _extend(states, chars)
+        elif op == c.BRANCH:
+            union: set[tuple[str, int]] = set()
+            for alternative in arg[1]:
+                result = _walk(list(alternative), states)
+                if result is None:
+                    return None
+                union |= result
+            states = union
+        elif op == c.SUBPATTERN:
+            result = _walk(list(arg[-1]), states)
+            if result is None:
+                return None
+            states = result
+        elif op in (c.MAX_REPEAT, c.MIN_REPEAT):
+            low, high, body = arg
+            once = _walk(list(body), states)
+            if once is None:
+                return None
+            single_char = len(body) == 1 and body[0][0] in (c.LITERAL, c.IN)
+            if high != 1 and not single_char:  # a longer piece repeated: stop after one
+                once = _cut(once)
+            states = (states | once) if low == 0 else once
+        elif op in (c.AT, c.ASSERT, c.ASSERT_NOT):
+            continue  # zero-width
+        else:  # wildcard, category, back-reference: nothing more is known
+            states = _cut(states)
+        if len(states) > _MAX_PREFIX_STATES:
+            return None
+    return states
+
+
+def _extend(states: set[tuple[str, int]], chars: list[str]) -> set[tuple[str, int]]:
+    out = set()
+    for prefix, status in states:
+        if status != _OPEN or len(prefix) >= _RAW_PREFIX_LEN:
+            out.add((prefix, status))
+            continue
+        for ch in chars:
+            # A non-word character ends the first word: the word is then known exactly.
+            out.add((prefix + ch, _OPEN) if _IS_WORD_CHAR.match(ch) else (prefix, _EXACT))
+    return out
+
+
+def _cut(states: set[tuple[str, int]]) -> set[tuple[str, int]]:
+    return {(prefix, _CUT if status == _OPEN else status) for prefix, status in states}
 
 
 @dataclass(frozen=True)
 class _CompiledLexicon:
-    gate: re.Pattern[str] | None
-    categories: tuple[tuple[str, _CompiledCategory], ...]
+    matcher: PhraseMatcher
+    entries: tuple[LexiconEntry, ...]
+    weights: tuple[float, ...]  # after the neighbour-language discount
 
 
-def _alternation(entries: list[LexiconEntry], named: bool) -> str:
-    parts = [
-        f"(?P<g{i}>{entry.pattern})" if named else f"(?:{entry.pattern})"
-        for i, entry in enumerate(entries)
-    ]
-    return f"{_WORD_BEFORE}(?:{'|'.join(parts)}){_WORD_AFTER}"
-
-
-@lru_cache(maxsize=None)
+@cache
 def _compiled(language: str) -> _CompiledLexicon:
     own = language if language in _NEIGHBOURS else "en"
     sources = [(own, 1.0)]
     sources += [(other, NEIGHBOUR_WEIGHT) for other in _NEIGHBOURS[own]]
     if own != "en":
         sources.append(("en", 1.0))
-    weighted: list[tuple[LexiconEntry, float]] = [
+    weighted = [
         (entry, entry.weight * factor) for lang, factor in sources for entry in load_entries(lang)
     ]
-    if not weighted:
-        return _CompiledLexicon(None, ())
-    categories = []
-    for category in LEXICON_CATEGORIES:
-        chosen = [(e, w) for e, w in weighted if e.category == category]
-        if not chosen:
-            continue
-        # Longer phrases first: the alternation takes the first alternative that matches.
-        chosen.sort(key=lambda pair: -len(pair[0].pattern))
-        entries = [e for e, _ in chosen]
-        compiled = _CompiledCategory(
-            re.compile(_alternation(entries, named=True)),
-            tuple(entries),
-            tuple(w for _, w in chosen),
-        )
-        categories.append((category, compiled))
-    gate = re.compile(_alternation([e for e, _ in weighted], named=False))
-    return _CompiledLexicon(gate, tuple(categories))
+    return _CompiledLexicon(
+        PhraseMatcher([entry.pattern for entry, _ in weighted]),
+        tuple(entry for entry, _ in weighted),
+        tuple(weight for _, weight in weighted),
+    )
 
 
 # Condemning or reporting a word rather than using it. Checked only around actual hits.
@@ -267,7 +456,7 @@ _CONDEMN_BEFORE = re.compile(
     r"\s+(?:call|calling|say|saying|use|using|write|writing)"
     r"|(?:calling|call)\s+(?:someone|people|anyone|somebody|others|women|men|them)"
     r"|(?:words?|terms?|slurs?|insults?)\s+(?:like|such as)"
-    r"|لا\s+(?:تقل|تقولوا|تقولي|تسمي|تسموا|تنادي)|من\s+العيب|عيب\s+أن"
+    r"|لا\s+(?:تقل|تقولوا|تقولي|تسمي|تسموا|تنادي)|من\s+العيب|عيب\s+ان"
     r"|demeyin|demeyiniz|deme\b|demek\s+yanl[ıi]ş"
     r"|نگو|نگویید|نگید|نگین)"
     r"[^.!?\n]{0,40}$"
@@ -278,6 +467,7 @@ _CONDEMN_AFTER = re.compile(
     r"|^\W*(?:demek|diye|demesi)\s+\w*\s*yanl[ıi]ş|^\W*(?:خطأ|عيب|غير\s+مقبول)"
     r"|^\W*(?:گفتن\s+)?(?:اشتباه|زشت|توهین\S*)"
 )
+_QUOTE_CHARS = re.compile('["“«„]')
 _QUOTED = re.compile(r"\"[^\"\n]{1,300}\"|“[^”\n]{1,300}”|«[^»\n]{1,300}»|„[^“”\n]{1,300}[“”]")
 
 
@@ -292,36 +482,37 @@ def _context_factor(text: str, start: int, end: int, quoted: list[tuple[int, int
 
 
 def find_hits(norm: NormalizedText, language: str) -> list[LexiconHit]:
-    """Every lexicon match in the comment, with weights reduced for quoting or condemnation."""
+    """Every lexicon match in the comment, with weights reduced for quoting or condemnation.
+
+    Within a category, overlapping matches keep the longest (then the earliest) one."""
     text = norm.text
     if not text:
         return []
     lexicon = _compiled(language)
-    if lexicon.gate is None or lexicon.gate.search(text) is None:
+    matches = lexicon.matcher.find(text)
+    if not matches:
         return []
-    quoted = (
-        [m.span() for m in _QUOTED.finditer(text)]
-        if '"' in text or "“" in text or "«" in text or "„" in text
-        else []
-    )
+    quoted = [m.span() for m in _QUOTED.finditer(text)] if _QUOTE_CHARS.search(text) else []
+    matches.sort(key=lambda m: (m[1], m[1] - m[2]))
+    taken_until: dict[str, int] = {}
     hits: list[LexiconHit] = []
-    for category, compiled in lexicon.categories:
-        for match in compiled.regex.finditer(text):
-            index = int(match.lastgroup[1:])
-            entry = compiled.entries[index]
-            start, end = match.span()
-            weight = compiled.weights[index] * _context_factor(text, start, end, quoted)
-            orig_start, orig_end = norm.to_original(start, end)
-            hits.append(
-                LexiconHit(
-                    category=category,
-                    start=orig_start,
-                    end=orig_end,
-                    term=entry.term,
-                    weight=round(weight, 4),
-                    abuse_kind=entry.abuse_kind,
-                )
+    for index, start, end in matches:
+        entry = lexicon.entries[index]
+        if start < taken_until.get(entry.category, 0):
+            continue
+        taken_until[entry.category] = end
+        weight = lexicon.weights[index] * _context_factor(text, start, end, quoted)
+        orig_start, orig_end = norm.to_original(start, end)
+        hits.append(
+            LexiconHit(
+                category=entry.category,
+                start=orig_start,
+                end=orig_end,
+                term=entry.term,
+                weight=round(weight, 4),
+                abuse_kind=entry.abuse_kind,
             )
+        )
     hits.sort(key=lambda hit: (hit.start, hit.end, hit.category))
     return hits
 

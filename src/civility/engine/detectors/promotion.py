@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from .lexicon import PhraseMatcher, fold_letters
+
 if TYPE_CHECKING:
     from ..text import NormalizedText
 
@@ -51,6 +53,7 @@ W_EMAIL = 0.4
 W_PHONE = 0.45
 W_HANDLE = 0.08  # replying to another commenter ("@sam") is normal in threads
 W_APP = 0.3
+W_MONEY_RATE = 0.55  # "make $500 a day"
 CONTACT_AND_PITCH_FLOOR = 0.9
 
 # Outlets whose links in a comment usually cite a source rather than sell something.
@@ -89,7 +92,7 @@ _PHONE = re.compile(
     r"(?<![\w+])(?:(?:\+|00)\d{1,3}[\s\-]?)?\(?\d{2,5}\)?(?:[\s\-]?\d{2,5}){1,4}(?!\w)"
 )
 _OBFUSCATED_DOT = re.compile(
-    r"\w\s*(?:\(dot\)|\[dot\]|\{dot\}|\s(?:dot|d0t|nokta|نقطة|نقطه|دات)\s)\s*"
+    r"\w+\s*(?:\(dot\)|\[dot\]|\{dot\}|\s(?:dot|d0t|nokta|نقطة|نقطه|دات)\s)\s*"
     r"(?:com|net|org|io|me|info|co|ir|tr|xyz|كوم|کام)\b"
     r"|hxxps?:|\w\[\.\]\w",
     re.IGNORECASE,
@@ -157,19 +160,32 @@ _PITCH_KINDS: dict[str, tuple[float, str]] = {
         r"|indirim\s+kodu|kampanyal[ıi]|bahis|sipari[şs]\s+i[çc]in",
     ),
 }
-_PITCH = re.compile(
-    r"(?<!\w)(?:"
-    + "|".join(f"(?P<{kind}>{pattern})" for kind, (_, pattern) in _PITCH_KINDS.items())
-    + r")(?!\w)",
-    re.IGNORECASE,
+_APPS = (
+    r"whats\s?app|watsapp|telegram|viber|wechat|snapchat|onlyfans|signal\s+app"
+    r"|واتساب|واتس\s?اب|واتس|تلغرام|تليجرام|تيليجرام|تلگرام|واتس\s?اپ|واتساپ|ایتا|روبیکا"
 )
-_APPS = re.compile(
-    r"(?<!\w)(?:whats\s?app|watsapp|telegram|viber|wechat|snapchat|onlyfans|signal\s+app"
-    r"|واتساب|واتس\s?اب|واتس|تلغرام|تليجرام|تيليجرام|تلگرام|واتس\s?اپ|واتساپ|ایتا|روبیکا)(?!\w)",
-    re.IGNORECASE,
+# One matcher for every keyword kind; index i is _KEYWORD_KINDS[i].
+_KEYWORD_KINDS: tuple[str, ...] = (*_PITCH_KINDS, "app")
+# Letter variants folded like the lexicons (the normalised text writes آ as ا, ي as ی, ...).
+_KEYWORDS = PhraseMatcher(
+    [fold_letters(pattern) for _, pattern in _PITCH_KINDS.values()] + [fold_letters(_APPS)]
 )
-# Cheap test for whether the link/phone/e-mail regexes are worth running at all.
-_NEEDS_LINK_SCAN = re.compile(r"[\d@/]|\w\.\w|\[\.\]|\(\.\)|\bdot\b|نقطة|دات", re.IGNORECASE)
+_HAS_DIGIT = re.compile(r"\d")
+_DIGIT_RUN = re.compile(r"\d[\d\s\-()]{6,}\d")  # could be a phone number
+_CURRENCY_SIGNS = ("$", "€", "£", "₺")
+_CURRENCY_WORDS = frozenset(
+    "usd dollar dollars bucks euro euros tl lira دولار دلار تومان ریال ريال جنيه درهم ليرة لیر".split()
+)
+
+
+def _mentions_money(original: str, folded: str) -> bool:
+    if any(sign in original for sign in _CURRENCY_SIGNS):
+        return True
+    return any(word in _CURRENCY_WORDS for word in folded.split())
+
+
+_URL_HINT = re.compile(r"://|www\d?\.|\w\.[a-z]{2}|\[\.\]|\(\.\)", re.IGNORECASE)
+_OBFUSCATION_WORDS = ("dot", "d0t", "hxxp", "nokta", "نقطة", "نقطه", "دات", "[.]", "(.)", "{.}")
 
 
 @lru_cache(maxsize=4096)
@@ -198,28 +214,26 @@ def promotion_signals(norm: NormalizedText) -> PromotionSignals:
     features = dict.fromkeys(PROMOTION_FEATURE_NAMES, 0.0)
     spans: list[tuple[int, int]] = []
     evidence: list[float] = []
-    contact = False
-
-    if _NEEDS_LINK_SCAN.search(original):
-        contact |= _scan_links(original, features, spans, evidence)
-
-    for match in _APPS.finditer(norm.text):
-        features["promo_messaging_app"] = 1.0
-        spans.append(norm.to_original(*match.span()))
-        evidence.append(W_APP)
-        contact = True
+    contact = _scan_links(original, norm.text, features, spans, evidence)
 
     pitch_max = 0.0
-    for match in _PITCH.finditer(norm.text):
-        weight = _PITCH_KINDS[match.lastgroup][0]
-        pitch_max = max(pitch_max, weight)
-        spans.append(norm.to_original(*match.span()))
-        evidence.append(weight)
-    for match in _MONEY_RATE.finditer(original):
-        features["promo_money_rate"] = 1.0
-        pitch_max = max(pitch_max, 0.55)
-        spans.append(match.span())
-        evidence.append(0.55)
+    for index, start, end in _KEYWORDS.find(norm.text):
+        kind = _KEYWORD_KINDS[index]
+        spans.append(norm.to_original(start, end))
+        if kind == "app":
+            features["promo_messaging_app"] = 1.0
+            evidence.append(W_APP)
+            contact = True
+        else:
+            weight = _PITCH_KINDS[kind][0]
+            pitch_max = max(pitch_max, weight)
+            evidence.append(weight)
+    if _HAS_DIGIT.search(original) and _mentions_money(original, norm.text):
+        for match in _MONEY_RATE.finditer(original):
+            features["promo_money_rate"] = 1.0
+            pitch_max = max(pitch_max, W_MONEY_RATE)
+            spans.append(match.span())
+            evidence.append(W_MONEY_RATE)
     features["promo_pitch_max"] = pitch_max
 
     if not evidence:
@@ -232,18 +246,22 @@ def promotion_signals(norm: NormalizedText) -> PromotionSignals:
 
 
 def _scan_links(
-    original: str, features: dict[str, float], spans: list, evidence: list[float]
+    original: str, folded: str, features: dict[str, float], spans: list, evidence: list[float]
 ) -> bool:
-    """URLs, obfuscated links, e-mails, phones and handles. True if any is a way to reach someone."""
+    """URLs, obfuscated links, e-mails, phones and handles. True if any is a way to reach someone.
+
+    Each regex runs only when a cheap test says it could match: most comments skip them all."""
     contact = False
-    emails = [m.span() for m in _EMAIL.finditer(original)]
+    has_at = "@" in original
+    emails = [m.span() for m in _EMAIL.finditer(original)] if has_at else []
     for span in emails:
         features["promo_email_count"] += 1
         spans.append(span)
         evidence.append(W_EMAIL)
         contact = True
     urls = 0
-    for match in _URL.finditer(original):
+    url_matches = _URL.finditer(original) if _URL_HINT.search(original) else ()
+    for match in url_matches:
         if any(s <= match.start() < e for s, e in emails):
             continue
         host = re.sub(r"\[\.\]|\(\.\)|\{\.\}", ".", match.group("host")).lower()
@@ -268,13 +286,14 @@ def _scan_links(
             evidence.append(W_URL)
             contact = True
     features["promo_url_count"] = math.log1p(urls)
-    for match in _OBFUSCATED_DOT.finditer(original):
+    obfuscated = any(word in folded for word in _OBFUSCATION_WORDS)
+    for match in _OBFUSCATED_DOT.finditer(original) if obfuscated else ():
         features["promo_obfuscated_link"] = 1.0
         spans.append(match.span())
         evidence.append(W_OBFUSCATED)
         contact = True
     phones = 0
-    for match in _PHONE.finditer(original):
+    for match in _PHONE.finditer(original) if _DIGIT_RUN.search(original) else ():
         digits = sum(ch.isdigit() for ch in match.group())
         if 9 <= digits <= 15 and not any(s <= match.start() < e for s, e in spans):
             phones += 1
@@ -283,7 +302,7 @@ def _scan_links(
             contact = True
     features["promo_phone_count"] = math.log1p(phones)
     handles = 0
-    for match in _HANDLE.finditer(original):
+    for match in _HANDLE.finditer(original) if has_at else ():
         if any(s <= match.start() < e for s, e in emails):
             continue
         handles += 1
