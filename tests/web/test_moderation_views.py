@@ -310,3 +310,13 @@ def test_moderator_by_direct_permission_may_moderate(client, post):
     client.post(decide_url(comment), {"action": "approve"})
     assert comment.decisions.get().actor_id == user.pk
     assert Group.objects.filter(name="Moderators").exists()
+
+
+@pytest.mark.django_db
+def test_comment_the_engine_failed_on_is_queued_without_scores(mod_client, post):
+    comment = post("EXPLODE, but keep me")
+    response = mod_client.get(QUEUE, {"order": "risk"})
+    assert card_ids(response) == [comment.pk]
+    assert "The engine has not assessed this comment." in response.content.decode()
+    mod_client.post(decide_url(comment), {"action": "approve"})
+    assert Comment.objects.get(pk=comment.pk).status == "approved"
