@@ -62,16 +62,26 @@ def _stem(word: str) -> str:
     return word[:5]
 
 
+_WORD_TERMS: dict[str, tuple[str, ...]] = {}  # word -> its terms; bounded below
+
+
+def _word_terms(word: str) -> tuple[str, ...]:
+    stem = _stem(word)
+    if word in _STOPWORDS or stem in _STOPWORDS:
+        return ()
+    return ("w:" + word,) if stem == word else ("w:" + word, "s:" + stem)
+
+
 def _terms(text: str) -> Counter[str]:
     """Content words (w:) and their prefix stems (s:) of the matching view."""
+    if len(_WORD_TERMS) > 100_000:
+        _WORD_TERMS.clear()
     terms: list[str] = []
     for word in _WORD_RE.findall(normalize(text).text):
-        stem = _stem(word)
-        if word in _STOPWORDS or stem in _STOPWORDS:
-            continue
-        terms.append("w:" + word)
-        if stem != word:
-            terms.append("s:" + stem)
+        found = _WORD_TERMS.get(word)
+        if found is None:
+            found = _WORD_TERMS[word] = _word_terms(word)
+        terms.extend(found)
     return Counter(terms)
 
 
