@@ -181,3 +181,19 @@ def test_oversized_form_body_gets_413(client, article, fake_engine, settings):
     assert response.status_code == 413
     assert "too much text" in response.content.decode()
     assert not Comment.objects.exists()
+
+
+def test_cached_article_page_gets_a_fresh_csrf_token_per_visitor(article, post):
+    post("Cached but approved.")
+    first, second = Client(enforce_csrf_checks=True), Client(enforce_csrf_checks=True)
+    pages = [c.get(f"/articles/{article.slug}/").content.decode() for c in (first, second)]
+    tokens = [re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', p).group(1) for p in pages]
+    assert tokens[0] != tokens[1]
+    assert all("placeholder" not in t for t in tokens)
+    assert all("Cached but approved." in p for p in pages)
+    # The token in the cached page really works for posting.
+    response = first.post(
+        f"/articles/{article.slug}/comments/",
+        {"author": "Ann", "text": "Posting with the token.", "csrfmiddlewaretoken": tokens[0]},
+    )
+    assert response.status_code == 302

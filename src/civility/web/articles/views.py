@@ -3,7 +3,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from civility.web.comments.cache import get_article
-from civility.web.comments.views import section_context
+from civility.web.comments.views import render_comment_page
 
 from .models import Article
 
@@ -18,4 +18,4 @@ def detail(request, slug):
     article = get_article(slug)
     if article is None:
         raise Http404
-    return render(request, "articles/detail.html", section_context(request, article))
+    return render_comment_page(request, article, "articles/detail.html")
