@@ -138,7 +138,9 @@
       case "j": focusCard(current + 1); break;
       case "k": focusCard(current - 1); break;
       case "a":
-        if (card) submitForm(card.querySelector("form.approve"));
+        // Approving an approved comment again would only add noise to its trail.
+        if (card && card.dataset.status === "approved") announce("Already approved.");
+        else if (card) submitForm(card.querySelector("form.approve"));
         break;
       case "r":
         if (card) openRejectPicker(card);
