@@ -57,7 +57,7 @@ _SUFFIXES: dict[str, str] = {
     "en": r"(?:s|es)?",
     "tr": r"(?:l[ae]r|[ıiuü]n|[ıiuü]m|s[ıiuü]n|s[ıiuü]n[ıiuü]z|n[ıiuü]n|y[ae]|y[ıiuü]|[ıiuü]|[ae]|d[ıiuü]r|c[ıiuü]|l[ıiuü]k){0,3}",
     "ar": r"(?:ة|ه|ين|ون|ات|ها|هم|ك|كم|ي)?",
-    "fa": r"(?:ی|ها|های|هایی|ه|ت)?",
+    "fa": r"(?:ی|ها|های|هایی|ه|ت|م|مو|تو)?",
     "ckb": r"(?:ە|ی|یت|ەکە|ەکان|ان|ن|ت)?",
     "kmr": r"(?:ê|î|a|an|ek|ekî|ên|o)?",
 }
@@ -237,7 +237,9 @@ class PhraseMatcher:
     """
 
     def __init__(self, patterns: list[str]):
-        self._regexes = [re.compile(f"(?:{p}){_WORD_AFTER}") for p in patterns]
+        self._patterns = patterns
+        # Compiled on first use: most phrases are never tried, and compiling all costs seconds.
+        self._regexes: list[re.Pattern[str] | None] = [None] * len(patterns)
         self._exact: dict[str, list[int]] = {}
         self._by_prefix: list[dict[str, list[int]]] = [{} for _ in range(_PREFIX_LEN + 1)]
         anywhere: list[int] = []  # phrases whose first word could not be worked out
@@ -293,7 +295,7 @@ class PhraseMatcher:
         found = list(self._exact.get(head, ()))
         for length in range(1, _PREFIX_LEN + 1):
             found += self._by_prefix[length].get(head[:length], ())
-        return found
+        return list(dict.fromkeys(found))  # a phrase may be keyed by both its word and prefix
 
     def find(self, text: str) -> list[tuple[int, int, int]]:
         """Every (phrase index, start, end) match; phrases may overlap one another."""
@@ -303,7 +305,12 @@ class PhraseMatcher:
             if word is None:
                 continue
             for index in self._candidates(word.group()):
-                match = self._regexes[index].match(text, position)
+                regex = self._regexes[index]
+                if regex is None:
+                    regex = self._regexes[index] = re.compile(
+                        f"(?:{self._patterns[index]}){_WORD_AFTER}"
+                    )
+                match = regex.match(text, position)
                 if match is not None and match.end() > position:
                     found.append((index, position, match.end()))
         if self._anywhere_regex is not None:
@@ -329,6 +336,8 @@ _OPEN, _EXACT, _CUT = 0, 1, 2  # first word: still growing / ended by a non-lett
 _WORD = re.compile(r"\w+")
 _DOUBLED = re.compile(r"(\w)\1+")
 _IS_WORD_CHAR = re.compile(r"\w")
+# Letters normalisation always folds away (text.py): keys containing them could never match.
+_NEVER_IN_NORMALISED_TEXT = frozenset("يىكأإآٱۀ")
 
 
 def _collapse_runs(word: str) -> str:
@@ -417,6 +426,8 @@ def _extend(states: set[tuple[str, int]], chars: list[str]) -> set[tuple[str, in
             out.add((prefix, status))
             continue
         for ch in chars:
+            if ch in _NEVER_IN_NORMALISED_TEXT:
+                continue
             # A non-word character ends the first word: the word is then known exactly.
             out.add((prefix + ch, _OPEN) if _IS_WORD_CHAR.match(ch) else (prefix, _EXACT))
     return out
@@ -427,27 +438,32 @@ def _cut(states: set[tuple[str, int]]) -> set[tuple[str, int]]:
 
 
 @dataclass(frozen=True)
-class _CompiledLexicon:
+class _CompiledList:
+    """One language's list, compiled once and shared by every language that reads it."""
+
     matcher: PhraseMatcher
     entries: tuple[LexiconEntry, ...]
-    weights: tuple[float, ...]  # after the neighbour-language discount
 
 
 @cache
-def _compiled(language: str) -> _CompiledLexicon:
+def _compiled_list(language: str) -> _CompiledList:
+    entries = load_entries(language)
+    return _CompiledList(PhraseMatcher([entry.pattern for entry in entries]), entries)
+
+
+def _sources(language: str) -> list[tuple[str, float]]:
+    """The lists read for a detected language, each with its weight factor."""
     own = language if language in _NEIGHBOURS else "en"
-    sources = [(own, 1.0)]
-    sources += [(other, NEIGHBOUR_WEIGHT) for other in _NEIGHBOURS[own]]
+    sources = [(own, 1.0)] + [(other, NEIGHBOUR_WEIGHT) for other in _NEIGHBOURS[own]]
     if own != "en":
         sources.append(("en", 1.0))
-    weighted = [
-        (entry, entry.weight * factor) for lang, factor in sources for entry in load_entries(lang)
-    ]
-    return _CompiledLexicon(
-        PhraseMatcher([entry.pattern for entry, _ in weighted]),
-        tuple(entry for entry, _ in weighted),
-        tuple(weight for _, weight in weighted),
-    )
+    return sources
+
+
+def _clear_caches() -> None:
+    """Forget loaded lists (after a newsroom changes its folder; used by tests)."""
+    load_entries.cache_clear()
+    _compiled_list.cache_clear()
 
 
 # Condemning or reporting a word rather than using it. Checked only around actual hits.
@@ -488,20 +504,24 @@ def find_hits(norm: NormalizedText, language: str) -> list[LexiconHit]:
     text = norm.text
     if not text:
         return []
-    lexicon = _compiled(language)
-    matches = lexicon.matcher.find(text)
+    matches: list[tuple[LexiconEntry, float, int, int]] = []
+    for source, factor in _sources(language):
+        compiled = _compiled_list(source)
+        for index, start, end in compiled.matcher.find(text):
+            entry = compiled.entries[index]
+            matches.append((entry, entry.weight * factor, start, end))
     if not matches:
         return []
     quoted = [m.span() for m in _QUOTED.finditer(text)] if _QUOTE_CHARS.search(text) else []
-    matches.sort(key=lambda m: (m[1], m[1] - m[2]))
+    # Longest first at each position, then heaviest (own language before a neighbour's).
+    matches.sort(key=lambda m: (m[2], m[2] - m[3], -m[1]))
     taken_until: dict[str, int] = {}
     hits: list[LexiconHit] = []
-    for index, start, end in matches:
-        entry = lexicon.entries[index]
+    for entry, base_weight, start, end in matches:
         if start < taken_until.get(entry.category, 0):
             continue
         taken_until[entry.category] = end
-        weight = lexicon.weights[index] * _context_factor(text, start, end, quoted)
+        weight = base_weight * _context_factor(text, start, end, quoted)
         orig_start, orig_end = norm.to_original(start, end)
         hits.append(
             LexiconHit(
