@@ -88,8 +88,14 @@ _URL = re.compile(
 _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,24}", re.IGNORECASE)
 _HANDLE = re.compile(r"(?<![\w.@])@[a-z0-9_](?:[a-z0-9_.]{1,28}[a-z0-9_])?(?![\w@])", re.IGNORECASE)
 # International (+ or 00) or local (leading 0) numbers; \d covers Arabic-Indic and Persian digits.
+# International (+ or 00), local with a trunk 0, or North American 3-3-4. Lists of years or
+# amounts fit none of these. \d covers Arabic-Indic and Persian digits too.
 _PHONE = re.compile(
-    r"(?<![\w+])(?:(?:\+|00)\d{1,3}[\s\-]?)?\(?\d{2,5}\)?(?:[\s\-]?\d{2,5}){1,4}(?!\w)"
+    r"(?<![\w+])(?:"
+    r"(?:\+|00|٠٠|۰۰)\d{1,3}[\s\-.]?\(?\d{1,4}\)?(?:[\s\-.]?\d{2,5}){1,4}"
+    r"|[0٠۰]\d{2,4}[\s\-.]?\d{2,4}(?:[\s\-.]?\d{2,4}){0,3}"
+    r"|\(?\d{3}\)?[\s\-.]\d{3}[\s\-.]\d{4}"
+    r")(?!\w)"
 )
 _OBFUSCATED_DOT = re.compile(
     r"\w+\s*(?:\(dot\)|\[dot\]|\{dot\}|\s(?:dot|d0t|nokta|نقطة|نقطه|دات)\s)\s*"
@@ -171,7 +177,7 @@ _KEYWORDS = PhraseMatcher(
     [fold_letters(pattern) for _, pattern in _PITCH_KINDS.values()] + [fold_letters(_APPS)]
 )
 _HAS_DIGIT = re.compile(r"\d")
-_DIGIT_RUN = re.compile(r"\d[\d\s\-()]{6,}\d")  # could be a phone number
+_DIGIT_RUN = re.compile(r"\d[\d\s\-().]{6,}\d")  # could be a phone number
 _CURRENCY_SIGNS = ("$", "€", "£", "₺")
 _CURRENCY_WORDS = frozenset(
     "usd dollar dollars bucks euro euros tl lira دولار دلار تومان ریال ريال جنيه درهم ليرة لیر".split()
