@@ -113,15 +113,20 @@ def site(live_server, monkeypatch):
     from django.core.cache import cache
 
     from civility.web import ratelimit
+    from civility.web.comments import cache as comment_cache
     from civility.web.comments import services
+
+    def forget_everything():
+        # Each test recreates the same slugs and ids after a flush: nothing cached may survive.
+        ratelimit.reset()
+        cache.clear()
+        comment_cache.forget_article()
 
     _restore_audit_guards()
     monkeypatch.setattr(services, "engine_moderator", lambda: ScriptedModerator())
-    ratelimit.reset()
-    cache.clear()
+    forget_everything()
     yield live_server
-    ratelimit.reset()
-    cache.clear()
+    forget_everything()
     _lift_sqlite_triggers()
 
 
