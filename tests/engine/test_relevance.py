@@ -147,3 +147,24 @@ def test_article_as_any_object_with_title_and_body(scorer):
     assert scorer.score("cycle lanes and parking", Plain()) == scorer.score(
         "cycle lanes and parking", CYCLE_LANES
     )
+
+
+CROSS_LANGUAGE = [
+    (CYCLE_LANES, "Bisiklet yolları şehir merkezini daha güvenli yapacak, teşekkürler."),
+    (CYCLE_LANES, "المسارات الجديدة للدراجات ستجعل الطريق إلى العمل أكثر أمانا"),
+    (FLOODS, "سد سیل بعد از دو سال شکست، چه کسی مسئول است؟"),
+    (TURKISH, "Raising bus and metro fares by twenty percent will hurt pensioners."),
+]
+
+
+@pytest.mark.parametrize(("article", "comment"), CROSS_LANGUAGE)
+def test_comment_in_another_language_is_never_called_off_topic(scorer, article, comment):
+    # Word overlap cannot see across languages: such comments must not be flagged off-topic.
+    assert scorer.score(comment, article) >= NEUTRAL
+
+
+def test_same_language_off_topic_is_still_low_when_language_is_given(scorer):
+    comment = "My favourite football team lost again on Saturday, the goalkeeper was terrible."
+    assert scorer.score(comment, CYCLE_LANES, language="en") <= 0.2
+    # A caller-supplied language that differs from the article's makes it undecidable.
+    assert scorer.score(comment, CYCLE_LANES, language="tr") == NEUTRAL

@@ -21,6 +21,7 @@ import re
 from collections import Counter, OrderedDict
 from dataclasses import dataclass
 
+from .language import detect_language
 from .text import normalize
 
 __all__ = ["NEUTRAL", "RelevanceScorer"]
@@ -90,6 +91,7 @@ class _ArticleModel:
     idf: dict[str, float]
     vector: dict[str, float]  # unit-length TF-IDF vector of title + body
     unseen_idf: float  # IDF of a term the article never uses
+    language: str  # detect_language of title + start of body
 
 
 def _unit(vec: dict[str, float]) -> dict[str, float]:
@@ -111,7 +113,10 @@ def _fit_article(title: str, body: str) -> _ArticleModel:
         for t, c in terms.items():
             counts[t] += weight * c
     vector = _unit({t: (1 + math.log(c)) * idf[t] for t, c in counts.items()})
-    return _ArticleModel(idf=idf, vector=vector, unseen_idf=math.log(1 + n_docs) + 1.0)
+    language = detect_language(f"{title}. {body[:1000]}")
+    return _ArticleModel(
+        idf=idf, vector=vector, unseen_idf=math.log(1 + n_docs) + 1.0, language=language
+    )
 
 
 class RelevanceScorer:
@@ -135,8 +140,11 @@ class RelevanceScorer:
             self._cache.popitem(last=False)
         return model
 
-    def score(self, text: str, article) -> float:
-        """0..1; NEUTRAL when the comment (or the article) gives nothing to compare."""
+    def score(self, text: str, article, language: str | None = None) -> float:
+        """0..1; NEUTRAL when the comment (or the article) gives nothing to compare.
+
+        `language` is the comment's language if the caller already knows it; it is only
+        needed (and otherwise detected) when the comment looks off-topic."""
         model = self._model(article)
         terms = _terms(text)
         words = sum(c for t, c in terms.items() if t[0] == "w")
@@ -154,4 +162,11 @@ class RelevanceScorer:
         # so is a cosine of ~0.25 between a comment and a whole article: both are scaled up.
         raw = max(1.0 - math.exp(-3.0 * coverage), min(1.0, cosine / 0.25))
         evidence = min(1.0, words / self.full_evidence_terms)
-        return float(min(1.0, max(0.0, evidence * raw + (1.0 - evidence) * NEUTRAL)))
+        result = min(1.0, max(0.0, evidence * raw + (1.0 - evidence) * NEUTRAL))
+        if result < NEUTRAL and model.language != "other":
+            # Word overlap cannot judge a comment written in another language than the
+            # article: it may be relevant (shared names lift it), but never off-topic.
+            comment_language = language or detect_language(text)
+            if comment_language != model.language:
+                return NEUTRAL
+        return float(result)
