@@ -169,3 +169,11 @@ def test_models_load_and_answer_without_network(monkeypatch):
     assert language._py3langid_label("Ez ji te hez dikim û tu çawa yî") == "ku"
     for _, text in _cases():
         detect_language(text)
+
+
+def test_preload_loads_both_models():
+    language._fasttext_lite.cache_clear()
+    language._py3langid.cache_clear()
+    language.preload()
+    assert language._fasttext_lite.cache_info().currsize == 1
+    assert language._py3langid.cache_info().currsize == 1

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-__all__ = ["SUPPORTED_LANGUAGES", "detect_language"]
+__all__ = ["SUPPORTED_LANGUAGES", "detect_language", "preload"]
 
 SUPPORTED_LANGUAGES = ("en", "ar", "fa", "tr", "ckb", "kmr")
 OTHER = "other"
@@ -86,6 +86,13 @@ def _py3langid():
 
 def _py3langid_label(text: str) -> str:
     return _py3langid().classify(text[:_MODEL_CHARS])[0]
+
+
+def preload() -> None:
+    """Load both models now (about 1 s fastText + 2 s py3langid on a busy 2-vCPU box) so the
+    first comment a server process sees does not pay for it."""
+    _fasttext_scores("warm up")
+    _py3langid_label("warm up")
 
 
 # --- cues -----------------------------------------------------------------------------------
