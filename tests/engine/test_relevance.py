@@ -168,3 +168,10 @@ def test_same_language_off_topic_is_still_low_when_language_is_given(scorer):
     assert scorer.score(comment, CYCLE_LANES, language="en") <= 0.2
     # A caller-supplied language that differs from the article's makes it undecidable.
     assert scorer.score(comment, CYCLE_LANES, language="tr") == NEUTRAL
+
+
+def test_normalized_text_gives_the_same_score_as_the_string(scorer):
+    from civility.engine.text import normalize
+
+    for article, comment in ON_TOPIC + OFF_TOPIC + CROSS_LANGUAGE:
+        assert scorer.score(normalize(comment), article) == scorer.score(comment, article)

@@ -22,7 +22,7 @@ from collections import Counter, OrderedDict
 from dataclasses import dataclass
 
 from .language import detect_language
-from .text import normalize
+from .text import NormalizedText, normalize
 
 __all__ = ["NEUTRAL", "RelevanceScorer"]
 
@@ -73,12 +73,13 @@ def _word_terms(word: str) -> tuple[str, ...]:
     return ("w:" + word,) if stem == word else ("w:" + word, "s:" + stem)
 
 
-def _terms(text: str) -> Counter[str]:
+def _terms(text: str | NormalizedText) -> Counter[str]:
     """Content words (w:) and their prefix stems (s:) of the matching view."""
     if len(_WORD_TERMS) > 100_000:
         _WORD_TERMS.clear()
+    view = text.text if isinstance(text, NormalizedText) else normalize(text).text
     terms: list[str] = []
-    for word in _WORD_RE.findall(normalize(text).text):
+    for word in _WORD_RE.findall(view):
         found = _WORD_TERMS.get(word)
         if found is None:
             found = _WORD_TERMS[word] = _word_terms(word)
@@ -140,9 +141,10 @@ class RelevanceScorer:
             self._cache.popitem(last=False)
         return model
 
-    def score(self, text: str, article, language: str | None = None) -> float:
+    def score(self, text: str | NormalizedText, article, language: str | None = None) -> float:
         """0..1; NEUTRAL when the comment (or the article) gives nothing to compare.
 
+        `text` may be the comment or its NormalizedText (saves normalising it again).
         `language` is the comment's language if the caller already knows it; it is only
         needed (and otherwise detected) when the comment looks off-topic."""
         model = self._model(article)
@@ -166,7 +168,8 @@ class RelevanceScorer:
         if result < NEUTRAL and model.language != "other":
             # Word overlap cannot judge a comment written in another language than the
             # article: it may be relevant (shared names lift it), but never off-topic.
-            comment_language = language or detect_language(text)
+            original = text.original if isinstance(text, NormalizedText) else text
+            comment_language = language or detect_language(original)
             if comment_language != model.language:
                 return NEUTRAL
         return float(result)
