@@ -140,7 +140,7 @@ def list_comments(request, slug: str):
     summary="Post a comment; it is held for moderation unless the policy decides at once",
 )
 def post_comment(request, slug: str, payload: schemas.CommentIn):
-    article = Article.objects.filter(slug=slug).first()
+    article = comment_cache.get_article(slug)
     if article is None:
         return Status(404, {"error": "no article with this slug", "field": "slug"})
     parent = None

@@ -185,6 +185,8 @@ def submit_comment(
             )
             if result.decision == APPROVE:
                 _comments_changed(article.pk)
+            # Known without a query: the decision just made is the latest one.
+            comment.__dict__["current_status"] = ACTION_STATUS[result.decision]
     return comment
 
 
