@@ -175,3 +175,17 @@ def test_normalized_text_gives_the_same_score_as_the_string(scorer):
 
     for article, comment in ON_TOPIC + OFF_TOPIC + CROSS_LANGUAGE:
         assert scorer.score(normalize(comment), article) == scorer.score(comment, article)
+
+
+def test_one_scorer_can_be_shared_between_threads():
+    from concurrent.futures import ThreadPoolExecutor
+
+    scorer = RelevanceScorer(cache_size=2)
+    articles = [
+        Art(f"Story {i} about harbour cranes", f"Cranes number {i} moved.") for i in range(8)
+    ]
+    jobs = [(a, "harbour cranes moved today") for a in articles * 20]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        scores = list(pool.map(lambda job: scorer.score(job[1], job[0]), jobs))
+    assert len(scorer._cache) <= 2
+    assert scores == [scorer.score(c, a) for a, c in jobs]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from collections import Counter, OrderedDict
 from dataclasses import dataclass
 
@@ -128,17 +129,20 @@ class RelevanceScorer:
         # Content words a comment needs before its score may leave the neutral prior fully.
         self.full_evidence_terms = full_evidence_terms
         self._cache: OrderedDict[tuple[str, str], _ArticleModel] = OrderedDict()
+        self._lock = threading.Lock()
 
     def _model(self, article) -> _ArticleModel:
         key = (getattr(article, "title", "") or "", getattr(article, "body", "") or "")
-        model = self._cache.get(key)
-        if model is not None:
-            self._cache.move_to_end(key)
-            return model
-        model = _fit_article(*key)
-        self._cache[key] = model
-        if len(self._cache) > self.cache_size:
-            self._cache.popitem(last=False)
+        with self._lock:  # web servers may share one scorer between threads
+            model = self._cache.get(key)
+            if model is not None:
+                self._cache.move_to_end(key)
+                return model
+        model = _fit_article(*key)  # outside the lock: a rare double fit is harmless
+        with self._lock:
+            self._cache[key] = model
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
         return model
 
     def score(self, text: str | NormalizedText, article, language: str | None = None) -> float:
