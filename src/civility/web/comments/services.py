@@ -121,8 +121,8 @@ def submit_comment(
 ) -> Comment:
     """Validate, rate-limit, store, assess; decide automatically when the policy is sure.
 
-    Raises CommentError (bad input) or ratelimit.RateLimited. The comment is stored before
-    the engine runs, so an engine failure leaves it pending for a moderator, never lost."""
+    Raises CommentError (bad input) or ratelimit.RateLimited. An engine failure leaves the
+    comment stored and pending for a moderator, never lost."""
     author, email, text = validate_comment(article, author, email, text, parent)
     ip_hash = hash_ip(ip)
     per_ip, per_author = _posting_limits()
@@ -132,7 +132,10 @@ def submit_comment(
         "post-author", hashlib.sha256(author.casefold().encode()).hexdigest()[:32], per_author
     )
 
-    comment = Comment.objects.create(
+    # The engine runs first (a few ms, in memory) so the comment, its assessment and any
+    # automatic decision are stored in one transaction: one commit per comment. If the engine
+    # fails, the comment is stored alone and waits for a moderator; it is never lost.
+    comment = Comment(
         article=article,
         parent=parent,
         author_name=author,
@@ -143,7 +146,8 @@ def submit_comment(
     try:
         moderator = engine_moderator()
         result = moderator.assess(text, article=article.engine_article(), lang=lang)
-    except Exception as exc:  # never lose a comment to an engine problem
+    except Exception as exc:
+        comment.save()
         log.error(
             "engine failed on comment %s (%s: %s); left pending for a moderator",
             comment.pk,
@@ -152,7 +156,9 @@ def submit_comment(
         )
         return comment
 
+    comment.language = result.language
     with transaction.atomic():
+        comment.save()
         Assessment.objects.create(
             comment=comment,
             model_version=result.model_version,
@@ -166,8 +172,6 @@ def submit_comment(
             reason_codes=list(result.reason_codes),
             language=result.language,
         )
-        Comment.objects.filter(pk=comment.pk).update(language=result.language)
-        comment.language = result.language
         if result.decision in (APPROVE, REJECT):
             policy_version = (
                 getattr(getattr(moderator, "policy", None), "version", "") or result.model_version
