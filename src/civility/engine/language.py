@@ -214,6 +214,8 @@ def _latin_language(text: str, letters: int) -> str:
     best = max(scores, key=scores.__getitem__)
     if best != "kmr" and scores[best] >= 0.8 and cues["kmr"] < 0.5:
         return best  # confident, and no Kurmanji cues the model may have missed
+    if best == "kmr" and scores[best] >= 0.8:
+        return best  # fastText's "ku" is Kurmanji; when sure it needs no second opinion
     py3_lang = {"en": "en", "tr": "tr", "ku": "kmr"}.get(_py3langid_label(text))
     if py3_lang:
         scores[py3_lang] += 0.35
