@@ -14,9 +14,14 @@ ENGINE_COMMANDS = {"score", "check", "train", "evaluate"}
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] in ENGINE_COMMANDS:
-        return _engine_main(argv)
-    return _django_main(argv)
+    try:
+        if argv and argv[0] in ENGINE_COMMANDS:
+            return _engine_main(argv)
+        return _django_main(argv)
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`); that is not our error.
+        sys.stderr.close()
+        return 0
 
 
 def _django_main(argv: list[str]) -> int:
