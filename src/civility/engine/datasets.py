@@ -56,9 +56,11 @@ class Row:
     extra: dict = field(default_factory=dict)  # set-specific fields kept for evaluation
 
 
-def hash_split(text: str, dev_share: int = 10) -> str:
-    """Deterministic split on the text itself, so duplicates across sets land together."""
-    digest = hashlib.sha1(text.strip().casefold().encode("utf-8"), usedforsecurity=False).digest()
+def hash_split(text: str, dev_share: int = 10, salt: str = "") -> str:
+    """Deterministic split on the text itself, so duplicates across sets land together.
+    A different `salt` gives an independent split (e.g. halves of the dev split)."""
+    key = (salt + text.strip().casefold()).encode("utf-8")
+    digest = hashlib.sha1(key, usedforsecurity=False).digest()
     return "dev" if digest[0] % dev_share == 0 else "train"
 
 

@@ -94,6 +94,7 @@ class CategoryScorer:
         self._w_extras = np.ascontiguousarray(stack.weights[chars_end:])
         self.lexicon_trust: dict[str, float] = meta["lexicon_trust"]
         self.overall_floor_languages = frozenset(meta["overall_floor_languages"])
+        self.head_languages = {h: frozenset(v) for h, v in meta["head_languages"].items()}
         self.span_gate: float = meta["span_gate"]
         self.span_threshold: float = meta["span_threshold"]
 
@@ -136,7 +137,9 @@ class CategoryScorer:
         head = self._heads
         categories = dict.fromkeys(CATEGORIES, 0.0)
         for category in MODEL_CATEGORIES:
-            categories[category] = float(row[head[category]])
+            # A head says nothing useful about a language it never saw a positive example in.
+            if language in self.head_languages[category]:
+                categories[category] = float(row[head[category]])
         kinds_lexicon = dict.fromkeys(ABUSE_KINDS, 0.0)
         for hit in signal.hits:
             if hit.category not in categories:
@@ -145,8 +148,10 @@ class CategoryScorer:
             categories[hit.category] = max(categories[hit.category], floor)
             if hit.abuse_kind in kinds_lexicon:
                 kinds_lexicon[hit.abuse_kind] = max(kinds_lexicon[hit.abuse_kind], floor)
-        categories["promotion"] = max(categories["promotion"], signal.promotion.score)
-        overall_model = float(row[head["overall"]])
+        rule = signal.promotion.score * self.lexicon_trust.get("promotion_rule", 1.0)
+        categories["promotion"] = max(categories["promotion"], rule)
+        trained = language in self.head_languages["overall"]
+        overall_model = float(row[head["overall"]]) if trained else 0.0
         if language in self.overall_floor_languages:
             likeliest = max(OFFENCE_CATEGORIES, key=lambda c: categories[c])
             categories[likeliest] = max(categories[likeliest], overall_model)
@@ -185,7 +190,7 @@ class CategoryScorer:
         self, norm: NormalizedText, categories: dict[str, float], signal: Signals
     ) -> list[Span]:
         spans = [Span(h.start, h.end, h.category) for h in signal.hits if h.category in categories]
-        if categories["promotion"] >= self.span_gate:
+        if categories["promotion"] >= self.span_gate and signal.promotion.score > 0:
             spans.extend(Span(s, e, "promotion") for s, e in signal.promotion.spans)
         gated = [c for c in SPAN_HEADS if categories[c] >= self.span_gate]
         if gated:
