@@ -248,3 +248,9 @@ def test_to_original_clamps_out_of_range_indices():
     norm = normalize("hello")
     assert norm.to_original(-3, 99) == (0, 5)
     assert norm.to_original(4, 2) == (4, 4)
+
+
+def test_spelled_out_arabic_script_word_is_glued():
+    norm = normalize("انت ك ل ب")
+    assert norm.text == "انت کلب"
+    assert _original_span(norm, "کلب") == "ك ل ب"
