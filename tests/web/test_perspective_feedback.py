@@ -176,3 +176,16 @@ def test_apikey_names_are_unique_and_keys_can_be_listed_and_revoked(db):
     assert ApiKey.find_active(raw) is None
     with pytest.raises(CommandError, match="no key"):
         call_command("apikey", "revoke", "nobody", stdout=StringIO())
+
+
+def test_civility_cli_apikey_add_prints_a_working_key_as_its_last_word(db, capsys, client, engine):
+    from civility.cli import main
+
+    assert main(["apikey", "add", "from-cli"]) == 0
+    raw = capsys.readouterr().out.split()[-1]
+    response = client.post(
+        f"{URL}?key={raw}",
+        json.dumps(coral_suggestion("Good point", "APPROVED")),
+        content_type="application/json",
+    )
+    assert response.status_code == 200
