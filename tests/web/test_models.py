@@ -125,3 +125,53 @@ def test_moderators_group_has_the_moderate_permission(moderator_user, reader_use
 def test_guideline_categories_match_the_engine():
     assessment = pytest.importorskip("civility.engine.assessment", exc_type=ImportError)
     assert tuple(assessment.CATEGORIES) == GUIDELINE_CATEGORIES
+
+
+def test_record_decision_validates_and_checks_permission(post, moderator_user, reader_user):
+    from civility.web.comments.services import DecisionError
+
+    comment = post("hmm, undecided")
+    cases = [
+        (("publish", [], moderator_user), "action"),
+        (("reject", [], moderator_user), "reasons"),
+        (("reject", ["rude"], moderator_user), "reasons"),
+        (("approve", [], None), "actor"),
+        (("approve", [], reader_user), "actor"),
+    ]
+    for (action, reasons, actor), field in cases:
+        with pytest.raises(DecisionError) as caught:
+            record_decision(comment, action, reasons, actor)
+        assert caught.value.field == field
+    assert not comment.decisions.exists()
+
+
+def test_author_history_counts_other_comments_by_email_or_name_and_ip(post, moderator_user):
+    from civility.web.comments.services import author_history
+
+    post("First, fine.", author="Dana", email="dana@example.org", ip="10.1.1.1")
+    post("Second: idiot.", author="Dana", email="DANA@example.org", ip="10.9.9.9")
+    post("hmm pending", author="Dana", email="dana@example.org", ip="10.1.1.2")
+    current = post(
+        "hmm, the one on the card", author="Dana", email="dana@example.org", ip="10.1.1.3"
+    )
+    assert author_history(current) == (1, 1)
+    anonymous = post("hmm no email", author="Eli", ip="10.2.2.2")
+    post("Earlier from the same name and IP.", author="Eli", ip="10.2.2.2")
+    post("Same name, other IP.", author="Eli", ip="10.3.3.3")
+    assert author_history(anonymous) == (1, 0)
+
+
+def test_automatic_decisions_record_the_policy_and_reason_codes(post):
+    rejected = post("what an idiot")
+    decision = rejected.decisions.get()
+    assert decision.automatic and decision.actor is None
+    assert decision.reasons == ["personal_attack"]
+    assert decision.actor_policy_version == "policy-test"
+    assert rejected.assessment.spans == [{"start": 8, "end": 13, "category": "personal_attack"}]
+    assert Comment.objects.with_status().get(pk=rejected.pk).decided_automatically
+
+
+def test_ip_is_stored_only_as_a_keyed_hash(post):
+    comment = post("Hello.", ip="203.0.113.7")
+    assert comment.ip_hash and "203.0.113.7" not in comment.ip_hash
+    assert len(comment.ip_hash) == 32
