@@ -178,9 +178,15 @@ def test_apikey_names_are_unique_and_keys_can_be_listed_and_revoked(db):
         call_command("apikey", "revoke", "nobody", stdout=StringIO())
 
 
-def test_civility_cli_apikey_add_prints_a_working_key_as_its_last_word(db, capsys, client, engine):
+def test_civility_cli_apikey_add_prints_a_working_key_as_its_last_word(
+    db, capsys, client, engine, monkeypatch
+):
+    from django.db import connections
+
     from civility.cli import main
 
+    # run_from_argv closes connections when a command ends; keep the test's transaction open.
+    monkeypatch.setattr(connections, "close_all", lambda: None)
     assert main(["apikey", "add", "from-cli"]) == 0
     raw = capsys.readouterr().out.split()[-1]
     response = client.post(
