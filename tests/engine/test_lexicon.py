@@ -219,6 +219,24 @@ def test_substrings_of_ordinary_words_do_not_match(text, language):
     assert hits_of(text, language) == []
 
 
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("It spreads the old Sunni / Shiite conflict to Canada", "profanity"),
+        ("Taking in 50,000 refugees is stupid and partisan", "abuse"),
+        ("They take every opportunity to kill black people, the report says", "abuse"),
+    ],
+)
+def test_news_comment_phrasings_seen_in_c3_do_not_hit(text, category):
+    assert category not in categories(text, "en")
+
+
+def test_reported_speech_reduces_the_weight():
+    plain = strongest("women are inferior", "en", "abuse")
+    reported = strongest("The book clearly says that women are inferior", "en", "abuse")
+    assert 0.0 < reported < plain
+
+
 def test_quoting_reduces_the_weight():
     plain = strongest("you idiot", "en", "personal_attack")
     quoted = strongest('He wrote "you idiot" under my post', "en", "personal_attack")

@@ -33,6 +33,7 @@ def spanned(text):
         ("join https://t.me/cryptosignals", "https://t.me/cryptosignals"),
         ("hxxp://bad[.]site/x", "hxxp://bad[.]site/x"),
         ("visit example dot com", "example dot com"),
+        ("go to marketglory . com now", "marketglory . com"),
         ("follow @deals_daily", "@deals_daily"),
     ],
 )
@@ -67,6 +68,8 @@ def test_contact_plus_pitch_is_strong_evidence(text):
         "kanalıma abone olun",
         "لینک در بیو",
         "make $300 a day",
+        "please subscribe to my channel",
+        "Check out my youtube channel for cool beatboxing",
     ],
 )
 def test_pitches_are_found_in_several_languages(text):
@@ -81,6 +84,13 @@ def test_one_news_link_is_weak_evidence():
     assert 0.0 < news.score < 0.2
     assert shop.score > news.score
     assert news.features["promo_news_url"] == 1.0
+
+
+def test_an_amount_per_month_is_weak_but_an_earning_pitch_is_not():
+    rent = signals("Rent went up to $550 a month and wages did not")
+    pitch = signals("Earn $550 a day with this simple trick")
+    assert 0.0 < rent.score < 0.5
+    assert pitch.score > rent.score
 
 
 def test_a_reply_handle_alone_is_weak():

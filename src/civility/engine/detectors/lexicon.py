@@ -267,52 +267,44 @@ class PhraseMatcher:
             else None
         )
 
-    def _word_starts(self, text: str) -> list[int]:
-        """Where words that begin some phrase start in `text`; usually none at all."""
+    def _wanted_words(self, text: str) -> frozenset[str] | set[str]:
+        """The (de-doubled) words of `text` that begin some phrase; usually none at all."""
         words, heads = _words_and_heads(text)
-        keys = [(k, True) for k in self._exact_keys & words]
-        keys += [(k, False) for k in self._head_keys & heads]
+        wanted = self._exact_keys & words
+        head_hits = self._head_keys & heads
+        if head_hits:
+            wanted |= {word for word in words if word[:_PREFIX_LEN] in head_hits}
         if self._short_prefixes:
             tables = self._by_prefix
-            keys += [
-                (word[:n], False)
-                for word in words
-                for n in range(1, _PREFIX_LEN)
-                if word[:n] in tables[n]
-            ]
-        if not keys:
-            return []
-        # A small regex for just the keys found; re's own cache keeps repeats cheap.
-        options = sorted(
-            "".join(re.escape(ch) + "+" for ch in key) + (_WORD_AFTER if exact else "")
-            for key, exact in set(keys)
-        )
-        finder = re.compile(_WORD_BEFORE + "(?:" + "|".join(options) + ")")
-        return [match.start() for match in finder.finditer(text)]
+            wanted |= {
+                word for word in words if any(word[:n] in tables[n] for n in range(1, _PREFIX_LEN))
+            }
+        return wanted
 
     def _candidates(self, word: str) -> list[int]:
-        head = _collapse_runs(word)
-        found = list(self._exact.get(head, ()))
+        """Phrases that may start with this de-doubled word."""
+        found = list(self._exact.get(word, ()))
         for length in range(1, _PREFIX_LEN + 1):
-            found += self._by_prefix[length].get(head[:length], ())
+            found += self._by_prefix[length].get(word[:length], ())
         return list(dict.fromkeys(found))  # a phrase may be keyed by both its word and prefix
 
     def find(self, text: str) -> list[tuple[int, int, int]]:
         """Every (phrase index, start, end) match; phrases may overlap one another."""
         found = []
-        for position in self._word_starts(text):
-            word = _WORD.match(text, position)
-            if word is None:
-                continue
-            for index in self._candidates(word.group()):
-                regex = self._regexes[index]
-                if regex is None:
-                    regex = self._regexes[index] = re.compile(
-                        f"(?:{self._patterns[index]}){_WORD_AFTER}"
-                    )
-                match = regex.match(text, position)
-                if match is not None and match.end() > position:
-                    found.append((index, position, match.end()))
+        wanted = self._wanted_words(text)
+        for word in wanted:
+            candidates = self._candidates(word)
+            for occurrence in _word_finder(word).finditer(text):
+                position = occurrence.start()
+                for index in candidates:
+                    regex = self._regexes[index]
+                    if regex is None:
+                        regex = self._regexes[index] = re.compile(
+                            f"(?:{self._patterns[index]}){_WORD_AFTER}"
+                        )
+                    match = regex.match(text, position)
+                    if match is not None and match.end() > position:
+                        found.append((index, position, match.end()))
         if self._anywhere_regex is not None:
             for match in self._anywhere_regex.finditer(text):
                 index = self._anywhere[int(match.lastgroup[1:])]
@@ -320,10 +312,19 @@ class PhraseMatcher:
         return found
 
 
+@lru_cache(maxsize=4096)
+def _word_finder(word: str) -> re.Pattern[str]:
+    """Finds a de-doubled word (each letter possibly doubled) as a whole word. The boundary
+    check comes after the first letter so that re can scan for that letter quickly."""
+    first = re.escape(word[0])
+    rest = "".join(re.escape(ch) + "+" for ch in word[1:])
+    return re.compile(first + r"(?<!\w\w)" + first + "*" + rest + _WORD_AFTER)
+
+
 @lru_cache(maxsize=64)
 def _words_and_heads(text: str) -> tuple[frozenset[str], frozenset[str]]:
     """The de-doubled words of a text and their first _PREFIX_LEN letters. Cached because the
-    lexicon and the promotion detector both ask for the same comment in a row."""
+    lexicons and the promotion detector all ask about the same comment in a row."""
     collapsed = _DOUBLED.sub(r"\1", text) if _DOUBLED.search(text) else text
     words = frozenset(_WORD.findall(collapsed))
     return words, frozenset([word[:_PREFIX_LEN] for word in words])
@@ -472,6 +473,9 @@ _CONDEMN_BEFORE = re.compile(
     r"\s+(?:call|calling|say|saying|use|using|write|writing)"
     r"|(?:calling|call)\s+(?:someone|people|anyone|somebody|others|women|men|them)"
     r"|(?:words?|terms?|slurs?|insults?)\s+(?:like|such as)"
+    # Reporting what someone else says or believes ("it says that women are inferior").
+    r"|(?:it|he|she|they|who|which|the\s+\w+)(?:\s+\w+ly)?\s+(?:says?|said|claims?|claimed|believes?|believed"
+    r"|thinks?|thought|argues?|argued|teaches|preaches|chanted|shouted)\s+(?:that\s+)?"
     r"|لا\s+(?:تقل|تقولوا|تقولي|تسمي|تسموا|تنادي)|من\s+العيب|عيب\s+ان"
     r"|demeyin|demeyiniz|deme\b|demek\s+yanl[ıi]ş"
     r"|نگو|نگویید|نگید|نگین)"

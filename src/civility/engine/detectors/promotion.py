@@ -44,16 +44,17 @@ PROMOTION_FEATURE_NAMES: tuple[str, ...] = (
 )
 
 # Evidence weights (how strongly one piece alone suggests promotion).
-W_URL = 0.35
+W_URL = 0.25
 W_NEWS_URL = 0.08
-W_SHORTENER = 0.55
+W_SHORTENER = 0.45
 W_MESSAGING_URL = 0.65
 W_OBFUSCATED = 0.6
 W_EMAIL = 0.4
 W_PHONE = 0.45
 W_HANDLE = 0.08  # replying to another commenter ("@sam") is normal in threads
 W_APP = 0.3
-W_MONEY_RATE = 0.55  # "make $500 a day"
+W_MONEY_RATE = 0.3  # "$500 a day": salaries and rents in news comments look the same
+W_EARNING_RATE = 0.6  # "earn $500 a day"
 CONTACT_AND_PITCH_FLOOR = 0.9
 
 # Outlets whose links in a comment usually cite a source rather than sell something.
@@ -100,7 +101,7 @@ _PHONE = re.compile(
 _OBFUSCATED_DOT = re.compile(
     r"\w+\s*(?:\(dot\)|\[dot\]|\{dot\}|\s(?:dot|d0t|nokta|نقطة|نقطه|دات)\s)\s*"
     r"(?:com|net|org|io|me|info|co|ir|tr|xyz|كوم|کام)\b"
-    r"|hxxps?:|\w\[\.\]\w",
+    r"|hxxps?:|\w\[\.\]\w|\w+\s+\.\s*(?:com|net|org)\b",
     re.IGNORECASE,
 )
 _MONEY = (
@@ -151,7 +152,10 @@ _PITCH_KINDS: dict[str, tuple[float, str]] = {
         r"(?:check\s+out|visit|subscribe\s+to|follow|join)\s+(?:my|our)\s+"
         r"(?:channel|page|profile|video|videos|website|site|blog|shop|store|instagram|group|account)"
         r"|link\s+in\s+(?:my\s+)?bio|click\s+(?:the\s+link|here|my\s+profile)|follow\s+me"
-        r"|subscribe\s+(?:now|to\s+me)|smash\s+(?:that|the)\s+like"
+        r"|subscribe\s+(?:now|to\s+me)|smash\s+(?:that|the)\s+like|please\s+subscribe|plz\s+subscribe"
+        r"|(?:sub|subs|subscribe|suscribe)\s+(?:to\s+|on\s+)?my|my\s+(?:youtube\s+)?channel"
+        r"|check\s+(?:out\s+)?my\s+(?:new\s+)?(?:\w+\s+)?(?:channel|page|video|videos|song|music|app|site)"
+        r"|like\s+this\s+comment|thumbs\s+up\s+if"
         r"|اشترك(?:وا)?\s+(?:في|ب)\s*(?:قناتي|القناة)|تابعوني|زوروا\s+(?:صفحتي|قناتي|موقعي)"
         r"|قناتي\s+على|کانال\s+(?:ما|من)|عضو\s+کانال|فالو\s+کنید|لینک\s+در\s+بیو"
         r"|kanal[ıi]ma\s+abone|abone\s+olun|beni\s+takip|takip\s+edin|sayfam[ıi]\s+ziyaret",
@@ -176,6 +180,10 @@ _KEYWORD_KINDS: tuple[str, ...] = (*_PITCH_KINDS, "app")
 _KEYWORDS = PhraseMatcher(
     [fold_letters(pattern) for _, pattern in _PITCH_KINDS.values()] + [fold_letters(_APPS)]
 )
+_EARNING_VERB = re.compile(
+    r"(?:earn|make|making|earning|get|paid|profit|kazan|ربح|اربح|دخل|درآمد|درامد|کسب)\w*\W+(?:\w+\W+)?$",
+    re.IGNORECASE,
+)
 _HAS_DIGIT = re.compile(r"\d")
 _DIGIT_RUN = re.compile(r"\d[\d\s\-().]{6,}\d")  # could be a phone number
 _CURRENCY_SIGNS = ("$", "€", "£", "₺")
@@ -190,8 +198,24 @@ def _mentions_money(original: str, folded: str) -> bool:
     return any(word in _CURRENCY_WORDS for word in folded.split())
 
 
-_URL_HINT = re.compile(r"://|www\d?\.|\w\.[a-z]{2}|\[\.\]|\(\.\)", re.IGNORECASE)
-_OBFUSCATION_WORDS = ("dot", "d0t", "hxxp", "nokta", "نقطة", "نقطه", "دات", "[.]", "(.)", "{.}")
+# A dot between a letter/digit and two letters ("site.com"); the literal dot leads so that re
+# can scan for it quickly. Sentences ending ". Next" have a space and do not count.
+_URL_HINT = re.compile(r"\.(?<=\w\.)[a-z]{2}|://|\[\.\]|\(\.\)", re.IGNORECASE)
+_OBFUSCATION_WORDS = (
+    "dot",
+    "d0t",
+    "hxxp",
+    "nokta",
+    "نقطة",
+    "نقطه",
+    "دات",
+    "[.]",
+    "(.)",
+    "{.}",
+    " . com",
+    " . net",
+    " . org",
+)
 
 
 @lru_cache(maxsize=4096)
@@ -236,10 +260,12 @@ def promotion_signals(norm: NormalizedText) -> PromotionSignals:
             evidence.append(weight)
     if _HAS_DIGIT.search(original) and _mentions_money(original, norm.text):
         for match in _MONEY_RATE.finditer(original):
-            features["promo_money_rate"] = 1.0
-            pitch_max = max(pitch_max, W_MONEY_RATE)
+            before = original[max(0, match.start() - 30) : match.start()]
+            weight = W_EARNING_RATE if _EARNING_VERB.search(before) else W_MONEY_RATE
+            features["promo_money_rate"] = max(features["promo_money_rate"], weight)
+            pitch_max = max(pitch_max, weight)
             spans.append(match.span())
-            evidence.append(W_MONEY_RATE)
+            evidence.append(weight)
     features["promo_pitch_max"] = pitch_max
 
     if not evidence:
