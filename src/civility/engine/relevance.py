@@ -156,14 +156,21 @@ class RelevanceScorer:
         words = sum(c for t, c in terms.items() if t[0] == "w")
         if not model.vector or words == 0:
             return NEUTRAL
-        idf, unseen = model.idf, model.unseen_idf
-        weights = {t: (1 + math.log(c)) * idf.get(t, unseen) for t, c in terms.items()}
-        # Stems count half: they are a weaker sign of the same topic than the word itself.
-        seen = sum(w * (1.0 if t[0] == "w" else 0.5) for t, w in weights.items() if t in idf)
-        total = sum(w * (1.0 if t[0] == "w" else 0.5) for t, w in weights.items())
+        # One pass: IDF-weighted coverage (stems count half: a weaker sign of the same topic
+        # than the word itself) and the TF-IDF dot product with the article's unit vector.
+        seen = total = dot = squares = 0.0
+        idf_of, article_weight, unseen = model.idf.get, model.vector.get, model.unseen_idf
+        for term, count in terms.items():
+            idf = idf_of(term)
+            weight = (1.0 + math.log(count)) * (unseen if idf is None else idf)
+            share = weight if term[0] == "w" else 0.5 * weight
+            total += share
+            squares += weight * weight
+            if idf is not None:
+                seen += share
+                dot += weight * article_weight(term, 0.0)
         coverage = seen / total
-        vec = _unit(weights)
-        cosine = sum(v * model.vector.get(t, 0.0) for t, v in vec.items())
+        cosine = dot / math.sqrt(squares)
         # A third of a comment's content in the article is already a clear shared topic, and
         # so is a cosine of ~0.25 between a comment and a whole article: both are scaled up.
         raw = max(1.0 - math.exp(-3.0 * coverage), min(1.0, cosine / 0.25))
