@@ -197,3 +197,15 @@ def test_cached_article_page_gets_a_fresh_csrf_token_per_visitor(article, post):
         {"author": "Ann", "text": "Posting with the token.", "csrfmiddlewaretoken": tokens[0]},
     )
     assert response.status_code == 302
+
+
+def test_automatic_approval_refreshes_the_cached_page(
+    client, article, post, django_capture_on_commit_callbacks
+):
+    assert "Arrives later." not in client.get(f"/articles/{article.slug}/").content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        post("Arrives later.")
+    assert "Arrives later." in client.get(f"/articles/{article.slug}/").content.decode()
+    assert (
+        "Arrives later." in client.get(f"/api/v1/articles/{article.slug}/comments").content.decode()
+    )

@@ -188,7 +188,10 @@ def submit_comment(
                 actor_policy_version=f"policy-{policy_version}",
             )
             if result.decision == APPROVE:
-                _comments_changed(article.pk)
+                # After commit: holding the article row's lock for the whole transaction
+                # would queue every concurrent post on the same article behind it.
+                article_id = article.pk
+                transaction.on_commit(lambda: _comments_changed(article_id))
             # Known without a query: the decision just made is the latest one.
             comment.__dict__["current_status"] = ACTION_STATUS[result.decision]
     return comment
