@@ -254,3 +254,24 @@ def test_spelled_out_arabic_script_word_is_glued():
     norm = normalize("انت ك ل ب")
     assert norm.text == "انت کلب"
     assert _original_span(norm, "کلب") == "ك ل ب"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "fu\u200b\u0336ck",  # a mark hung on a zero-width space
+        "ｆ\u0336uck",  # on a fullwidth letter
+        "𝐟\u0336𝐮ck",  # on a math-bold letter
+        "fu\u0441\u0301k",  # on a Cyrillic look-alike
+        "\u0301fuck",  # with no base at all
+    ],
+)
+def test_decorative_marks_go_whatever_they_hang_on(text):
+    norm = normalize(text)
+    assert norm.text == "fuck"
+    _check_offsets(norm)
+
+
+def test_marks_that_are_vowels_in_other_scripts_are_kept():
+    for word in ("नमस्ते", "שָׁלוֹם"):
+        assert normalize(word).text == word

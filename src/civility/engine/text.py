@@ -121,11 +121,13 @@ def _unit_form(unit: str) -> str:
     """Matching form of one base character with its combining marks."""
     base = unit[0]
     if base == _TATWEEL or unicodedata.category(base) == "Cf" or _is_arabic_mark(base):
-        # A stray mark or format char (nothing to attach to): drop it, and its marks.
-        return "".join(_unit_form(m) for m in unit[1:]) if len(unit) > 1 else ""
+        return ""  # an invisible or removed character takes its marks with it
     out = unicodedata.normalize("NFKC", unit).casefold()
-    if _is_latin_letter(base):
-        # Combining marks left over inside Latin words are decoration (strike-through, Zalgo).
+    head = out[:1]
+    if not head.isalpha() or _is_latin_letter(head) or _is_mixed_script_letter(head):
+        # Marks that did not compose are decoration (strike-through, Zalgo) on Latin, Greek
+        # and Cyrillic letters, and noise on anything that is not a letter (or a stray mark
+        # with no base). Other scripts keep theirs: there they are vowels.
         out = "".join(c for c in out if not unicodedata.combining(c))
     out = "".join(c for c in out if not _is_arabic_mark(c) and unicodedata.category(c) != "Cf")
     return "".join(_ARABIC_FOLD.get(c, c) for c in out)
@@ -197,20 +199,21 @@ def _char_level(original: str) -> tuple[str, list[int], list[int]]:
 
     for m in _MAYBE_SPECIAL_RE.finditer(original):
         i = m.start()
-        if i < pos or _SLOW_FLAGS[ord(original[i])] == ".":
-            # Already consumed as a mark of a unit, or one-to-one (fullwidth, emoji, CJK...).
-            if i >= pos:
-                plain_until(i)
-                out.append(_CHAR_MAP[ord(original[i])])
-                starts.append(i)
-                ends.append(i + 1)
-                pos = i + 1
-            continue
-        a = i - 1 if i > pos and combining(original[i]) else i  # base goes with its marks
-        plain_until(a)
+        if i < pos:
+            continue  # already consumed as a mark of the unit before it
         j = i + 1
         while j < n and combining(original[j]):
             j += 1
+        if j == i + 1 and _SLOW_FLAGS[ord(original[i])] == ".":
+            # One-to-one (fullwidth, emoji, CJK...) and no marks follow.
+            plain_until(i)
+            out.append(_CHAR_MAP[ord(original[i])])
+            starts.append(i)
+            ends.append(i + 1)
+            pos = i + 1
+            continue
+        a = i - 1 if i > pos and combining(original[i]) else i  # base goes with its marks
+        plain_until(a)
         form = _unit_form(original[a:j]) if j > a + 1 else _CHAR_MAP[ord(original[a])]
         out.append(form)
         starts.extend([a] * len(form))
