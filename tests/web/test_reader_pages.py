@@ -171,6 +171,11 @@ def test_embed_script_and_frame(client, article, post):
     assert "X-Frame-Options" not in frame
     assert "Embedded and approved." in frame.content.decode()
     assert client.get(f"/articles/{article.slug}/")["X-Frame-Options"] == "DENY"
+    # Posting from the frame ends on the status page, which must render inside the frame too.
+    response = client.post(
+        f"/articles/{article.slug}/comments/?embed=1", {"author": "Ann", "text": "From the frame."}
+    )
+    assert "X-Frame-Options" not in client.get(response["Location"])
 
 
 def test_oversized_form_body_gets_413(client, article, fake_engine, settings):
