@@ -99,3 +99,8 @@ def test_malformed_policy_names_the_problem(tmp_path, toml, message):
 def test_missing_policy_file_is_a_clear_error(tmp_path):
     with pytest.raises(PolicyError, match="cannot read policy file"):
         Policy.load(tmp_path / "nope.toml")
+
+
+def test_a_comment_without_words_is_not_held_for_its_language():
+    verdict = Policy.default().decide(scores(), NO_KINDS, None, "other", wordless=True)
+    assert verdict.decision == "approve"

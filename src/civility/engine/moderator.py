@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from .assessment import Assessment, Span
-from .language import detect_language
+from .language import detect_language, preload
 from .policy import Policy
 from .relevance import RelevanceScorer
 from .scoring import CategoryScorer
@@ -52,7 +52,10 @@ class Moderator:
     @classmethod
     def default(cls, policy_path: str | Path | None = None) -> Moderator:
         """The shipped models under the shipped policy (or a newsroom's override)."""
-        return cls(_shipped_scorer(), Policy.load(policy_path))
+        policy = Policy.load(policy_path)
+        scorer = _shipped_scorer()
+        preload()  # so the first comment a server sees does not pay for loading language ID
+        return cls(scorer, policy)
 
     @property
     def model_version(self) -> str:
@@ -74,9 +77,21 @@ class Moderator:
         languages = [detect_language(text, hint=lang) for text, _, lang in checked]
         results = self.scorer.score_many(norms, languages)
         assessments = []
-        for (text, article, _), language, result in zip(checked, languages, results, strict=True):
-            relevance = self.relevance.score(text, article) if article is not None else None
-            verdict = self.policy.decide(result.categories, result.abuse_kinds, relevance, language)
+        for (text, article, _), norm, language, result in zip(
+            checked, norms, languages, results, strict=True
+        ):
+            relevance = (
+                self.relevance.score(norm, article, language=language)
+                if article is not None
+                else None
+            )
+            verdict = self.policy.decide(
+                result.categories,
+                result.abuse_kinds,
+                relevance,
+                language,
+                wordless=not any(ch.isalpha() for ch in text),
+            )
             assessments.append(
                 Assessment(
                     decision=verdict.decision,

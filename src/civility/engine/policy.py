@@ -97,14 +97,17 @@ class Policy:
         abuse_kinds: dict[str, float],
         relevance: float | None,
         language: str,
+        wordless: bool = False,
     ) -> Verdict:
+        """`wordless`: the comment has no letters (emoji, "+1"), so no language applies and
+        the unmodelled-language rule does not either."""
         violations = [c for c in CATEGORIES if categories[c] >= self.bands[c].reject_above]
         if violations:
             return Verdict("reject", [self._reason(c, abuse_kinds) for c in violations], violations)
         doubtful = [c for c in CATEGORIES if categories[c] >= self.bands[c].approve_below]
         if relevance is not None and relevance < self.relevance_review_below:
             doubtful.append("off_topic")
-        if language not in self.modelled_languages:
+        if language not in self.modelled_languages and not wordless:
             doubtful.append("unsupported_language")
         if doubtful:
             return Verdict("review", [self._reason(c, abuse_kinds) for c in doubtful], doubtful)
