@@ -114,6 +114,12 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Serve from the app folders too, so the site works before `collectstatic` (tests, dev).
+WHITENOISE_USE_FINDERS = True
+try:
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns on every start without it
+except OSError:
+    pass
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Request bodies above this get a 413 (comments are capped far lower by their own forms).
