@@ -491,6 +491,13 @@ _QUOTE_CHARS = re.compile('["“«„]')
 _QUOTED = re.compile(r"\"[^\"\n]{1,300}\"|“[^”\n]{1,300}”|«[^»\n]{1,300}»|„[^“”\n]{1,300}[“”]")
 
 
+def _quoted_spans(text: str) -> list[tuple[int, int]]:
+    """Stretches in quotation marks, except one wrapping (nearly) the whole comment: that is
+    how some sites and exports store a comment, not the reader quoting someone."""
+    spans = [m.span() for m in _QUOTED.finditer(text)]
+    return [(s, e) for s, e in spans if (e - s) < 0.8 * len(text.strip())]
+
+
 def _context_factor(text: str, start: int, end: int, quoted: list[tuple[int, int]]) -> float:
     factor = 1.0
     if any(qs < start and end < qe for qs, qe in quoted):
@@ -516,7 +523,7 @@ def find_hits(norm: NormalizedText, language: str) -> list[LexiconHit]:
             matches.append((entry, entry.weight * factor, start, end))
     if not matches:
         return []
-    quoted = [m.span() for m in _QUOTED.finditer(text)] if _QUOTE_CHARS.search(text) else []
+    quoted = _quoted_spans(text) if _QUOTE_CHARS.search(text) else []
     # Longest first at each position, then heaviest (own language before a neighbour's).
     matches.sort(key=lambda m: (m[2], m[2] - m[3], -m[1]))
     taken_until: dict[str, int] = {}
