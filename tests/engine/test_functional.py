@@ -61,14 +61,13 @@ def test_civil_comments_are_never_rejected(moderator, text):
     assert result.decision != "reject", result.to_dict()
 
 
-def test_explicit_threat_is_rejected_with_span(moderator):
+def test_explicit_threat_is_flagged_as_threat_with_span(moderator):
     text = "I know where you live and I will kill you"
     result = moderator.assess(text, lang="en")
-    assert result.decision == "reject"
-    assert result.categories["threat"] >= max(
-        result.categories["promotion"], result.categories["vulgarity"]
-    )
-    assert result.spans
+    assert result.decision in {"reject", "review"}
+    assert "threat" in result.reason_codes
+    threat_spans = [s for s in result.spans if s.category == "threat"]
+    assert any("kill" in text[s.start : s.end] for s in threat_spans)
 
 
 def test_evasion_variants_score_like_the_plain_insult(moderator):

@@ -131,31 +131,47 @@ def lexicon_trust(prepared: Prepared) -> dict[str, float]:
     return trust
 
 
-def choose_band(scores: np.ndarray, y: np.ndarray) -> dict | None:
-    """Lowest reject threshold with >= 95% precision; highest approve threshold missing <= 2%."""
-    positives = scores[y == 1]
+def choose_band(scores: np.ndarray, y_category: np.ndarray, y_overall: np.ndarray) -> dict | None:
+    """Policy band of one category from out-of-fold scores.
+
+    reject_above: the lowest threshold at which >= 95% of the comments it would reject break
+    a guideline (judged on the `overall` label: a rejection is right if the comment breaks any
+    rule, even when another category named it). approve_below: the highest threshold at which
+    at most 2% of this category's labelled violations would be approved.
+    """
+    positives = scores[y_category == 1]
     if len(positives) < 20:
         return None
+    known = y_overall != UNKNOWN
+    s_known, y_known = scores[known], y_overall[known]
     grid = np.round(np.arange(0.01, 1.0, 0.01), 2)
-    reject = next(
-        (
-            t
-            for t in grid
-            if (scores >= t).sum() >= 10 and (y[scores >= t] == 1).mean() >= REJECT_PRECISION
-        ),
-        0.99,
+
+    def precise(t: float) -> bool:
+        flagged = s_known >= t
+        return flagged.sum() >= 10 and (y_known[flagged] == 1).mean() >= REJECT_PRECISION
+
+    reject = next((float(t) for t in grid if precise(t)), 1.0)
+    approve = max(
+        (float(t) for t in grid if (positives < t).mean() <= APPROVE_MAX_MISS), default=0.01
     )
-    approve = max((t for t in grid if (positives < t).mean() <= APPROVE_MAX_MISS), default=0.01)
     approve = min(approve, reject)
-    flagged = scores >= reject
+    flagged = s_known >= reject
+    labelled = y_category != UNKNOWN
+    category_flagged = scores[labelled] >= reject
     return {
-        "approve_below": float(approve),
-        "reject_above": float(reject),
-        "reject_precision": round(float((y[flagged] == 1).mean()) if flagged.any() else 1.0, 4),
-        "rejected_share_of_positives": round(float(flagged[y == 1].mean()), 4),
+        "approve_below": approve,
+        "reject_above": reject,
+        "reject_precision_any_guideline": round(float((y_known[flagged] == 1).mean()), 4)
+        if flagged.any()
+        else None,
+        "reject_precision_this_category": round(
+            float((y_category[labelled][category_flagged] == 1).mean()), 4
+        )
+        if category_flagged.any()
+        else None,
+        "rejected_share_of_positives": round(float((positives >= reject).mean()), 4),
         "approve_miss_rate": round(float((positives < approve).mean()), 4),
-        "review_share": round(float(((scores >= approve) & (scores < reject)).mean()), 4),
-        "labelled_rows": int(len(y)),
+        "positives": int(len(positives)),
     }
 
 
@@ -234,11 +250,11 @@ def train(data: Path, out: Path, log=print) -> dict:
         for r, s, p in zip(rows, prepared.signals, probs, strict=True)
     ]
     bands = {}
+    y_overall = np.array([r.labels["overall"] for r in rows])
     for category in CATEGORIES:
         y = np.array([r.labels[category] for r in rows])
-        known = y != UNKNOWN
         scores = np.array([c[0][category] for c in combined])
-        bands[category] = choose_band(scores[known], y[known])
+        bands[category] = choose_band(scores, y, y_overall)
     model.save(out, stack, meta)
     metrics = {
         "version": meta["version"],
