@@ -76,6 +76,9 @@ def test_article_upsert_400_names_the_field(client, staff_token):
     assert response.status_code == 400 and response.json()["field"] == "slug"
     response = call(client, "post", "/api/v1/articles", {"slug": "ok"}, staff_token)
     assert response.status_code == 400 and response.json()["field"] == "title"
+    body = {"slug": "ok", "title": "T", "url": "javascript:alert(1)"}
+    response = call(client, "post", "/api/v1/articles", body, staff_token)
+    assert response.status_code == 400 and response.json()["field"] == "url"
 
 
 def test_post_comment_then_list_only_approved(client, article, fake_engine):

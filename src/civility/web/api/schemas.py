@@ -10,7 +10,8 @@ class ArticleIn(Schema):
     title: str = Field(..., min_length=1, max_length=300)
     body: str = Field("", max_length=200_000)
     language: str = Field("en", max_length=8)
-    url: str = Field("", max_length=500)
+    # http(s) only: the URL becomes a link on the article page.
+    url: str = Field("", max_length=500, pattern=r"^(https?://\S+)?$")
     comments_open: bool = True
 
 
