@@ -243,6 +243,11 @@ def test_quoting_reduces_the_weight():
     assert quoted == pytest.approx(plain * lexicon.CONTEXT_REDUCTION)
 
 
+def test_quotes_wrapping_the_whole_comment_do_not_reduce():
+    plain = strongest("you idiot, go away", "en", "personal_attack")
+    assert strongest('"you idiot, go away"', "en", "personal_attack") == plain
+
+
 @pytest.mark.parametrize(
     "text",
     [

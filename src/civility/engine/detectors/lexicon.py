@@ -348,9 +348,12 @@ def _collapse_runs(word: str) -> str:
 def _first_word_keys(pattern: str) -> set[tuple[str, bool]] | None:
     """(key, exact) pairs covering every match's first word, de-doubled: exact keys are the
     whole word, others a prefix of up to _PREFIX_LEN letters. None when unknowable."""
-    from re import _parser  # the stdlib parser; only read, to learn the pattern's first word
+    try:  # the stdlib's own parser, only read; should it ever change, match the slow way
+        from re import _parser
 
-    states = _walk(list(_parser.parse(pattern)), {("", _OPEN)})
+        states = _walk(list(_parser.parse(pattern)), {("", _OPEN)})
+    except (ImportError, AttributeError, TypeError, ValueError):
+        return None
     if states is None:
         return None
     keys = set()
