@@ -75,11 +75,13 @@ POSITIVE = [
     ("ckb", "کوڕی قەحبە", "profanity", None),
     ("ckb", "قوز", "vulgarity", None),
     ("ckb", "تۆ گەمژەیت", "personal_attack", None),
+    ("ckb", "تۆ گوێدرێژێکی بێ مێشکی", "personal_attack", None),
     ("ckb", "دەتکوژم", "threat", None),
     ("ckb", "عەرەبی پیس", "abuse", "ethnic"),
     ("kmr", "kurê qehpê", "profanity", None),
     ("kmr", "quz", "vulgarity", None),
     ("kmr", "tu ehmeq î", "personal_attack", None),
+    ("kmr", "Tu kerekî bêmêjî yî, devê xwe bigire", "personal_attack", None),
     ("kmr", "ezê te bikujim", "threat", None),
     ("kmr", "tirkên pîs", "abuse", "ethnic"),
 ]
@@ -213,6 +215,8 @@ def test_news_about_violence_is_not_a_threat_in_other_languages(language, text):
         ("هیچ کسی نیامد", "fa"),
         ("زبون المحل راضي", "ar"),
         ("Wî got ku ew kir", "kmr"),
+        ("Îro hewa pir xweş e û zarok li parkê dilîzin.", "kmr"),
+        ("ئەمڕۆ کەشوهەوا زۆر خۆشە و منداڵەکان لە پارکدا یاری دەکەن.", "ckb"),
     ],
 )
 def test_substrings_of_ordinary_words_do_not_match(text, language):
