@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.core.management.commands import flush as flush_command
 from django.db import connections
@@ -171,7 +171,7 @@ def article(db):
 @pytest.fixture
 def moderator_user(db):
     user = User.objects.create_user("mod", "mod@example.org", "a-long-test-password")
-    user.groups.add(Group.objects.get(name="Moderators"))
+    user.groups.add(services.moderators_group())
     return User.objects.get(pk=user.pk)  # fresh instance: no stale permission cache
 
 

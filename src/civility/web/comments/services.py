@@ -234,6 +234,22 @@ def record_decision(
     return decision
 
 
+def moderators_group():
+    """The Moderators group with the moderate permission (recreated if someone removed it)."""
+    from django.contrib.auth.models import Group, Permission
+    from django.contrib.contenttypes.models import ContentType
+
+    group, _ = Group.objects.get_or_create(name="Moderators")
+    content_type = ContentType.objects.get_for_model(Comment)
+    permission, _ = Permission.objects.get_or_create(
+        codename="moderate_comment",
+        content_type=content_type,
+        defaults={"name": "Can approve or reject comments"},
+    )
+    group.permissions.add(permission)
+    return group
+
+
 def author_history(comment: Comment) -> tuple[int, int]:
     """(approved, rejected) counts of the same author's other comments. The author is known by
     e-mail when given, else by name and IP hash together."""

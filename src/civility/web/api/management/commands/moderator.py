@@ -5,12 +5,10 @@ The token is the last word of the output, so scripts can take it with `awk '{pri
 import secrets
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 
 from civility.web.api.models import ApiToken
-
-MODERATORS_GROUP = "Moderators"
+from civility.web.comments.services import moderators_group
 
 
 def create_moderator(name: str, email: str = "", password: str | None = None):
@@ -25,7 +23,7 @@ def create_moderator(name: str, email: str = "", password: str | None = None):
     elif email and user.email != email:
         user.email = email
         user.save(update_fields=["email"])
-    user.groups.add(Group.objects.get(name=MODERATORS_GROUP))
+    user.groups.add(moderators_group())
     _, token = ApiToken.objects.issue(user, name="cli")
     return user, new_password, token
 
