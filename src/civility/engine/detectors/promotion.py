@@ -33,6 +33,7 @@ PROMOTION_FEATURE_NAMES: tuple[str, ...] = (
     "promo_news_url",
     "promo_shortener_url",
     "promo_messaging_url",
+    "promo_self_promotion_url",
     "promo_obfuscated_link",
     "promo_email_count",
     "promo_phone_count",
@@ -66,6 +67,13 @@ _NEWS_DOMAINS = frozenset(
     "independent.co.uk wikipedia.org who.int un.org gov.uk europa.eu alarabiya.net "
     "asharq.com shafaq.com middleeasteye.net".split()
 )
+# Profiles, shops and fundraisers: where self-promotion links usually point.
+_SELF_PROMOTION_DOMAINS = frozenset(
+    "facebook.com fb.com instagram.com tiktok.com snapchat.com onlyfans.com patreon.com "
+    "ebay.com amazon.com amazon.co.uk etsy.com aliexpress.com paypal.me gofundme.com "
+    "linktr.ee linkbucks.com adf.ly binbox.io soundcloud.com twitch.tv".split()
+)
+W_SELF_PROMOTION_URL = 0.4
 _SHORTENERS = frozenset(
     "bit.ly tinyurl.com goo.gl t.co cutt.ly is.gd ow.ly rb.gy shorturl.at".split()
 )
@@ -155,17 +163,25 @@ _PITCH_KINDS: dict[str, tuple[float, str]] = {
         r"|subscribe\s+(?:now|to\s+me)|smash\s+(?:that|the)\s+like|please\s+subscribe|plz\s+subscribe"
         r"|(?:sub|subs|subscribe|suscribe)\s+(?:to\s+|on\s+)?my|my\s+(?:youtube\s+)?channel"
         r"|check\s+(?:out\s+)?my\s+(?:new\s+)?(?:\w+\s+)?(?:channel|page|video|videos|song|music|app|site)"
-        r"|like\s+this\s+comment|thumbs\s+up\s+if"
+        r"|subscribe\s+(?:me|back|please|pls|plz)"
+        r"|(?:i['’]?ll|i\s+will)\s+(?:subscribe|sub|follow)\s+back|sub\s*4\s*sub|follow\s+for\s+follow"
+        r"|like\s+(?:this|my)\s+(?:pic|picture|photo|page|video|facebook\S*)|join\s+(?:our|my)\s+team"
         r"|اشترك(?:وا)?\s+(?:في|ب)\s*(?:قناتي|القناة)|تابعوني|زوروا\s+(?:صفحتي|قناتي|موقعي)"
         r"|قناتي\s+على|کانال\s+(?:ما|من)|عضو\s+کانال|فالو\s+کنید|لینک\s+در\s+بیو"
         r"|kanal[ıi]ma\s+abone|abone\s+olun|beni\s+takip|takip\s+edin|sayfam[ıi]\s+ziyaret",
+    ),
+    "check_out": (
+        0.2,
+        r"check\s+(?:it\s+|this\s+|these\s+)?out|please\s+(?:visit|watch|share)"
+        r"|like\s+this\s+comment|thumbs\s+up\s+if",
     ),
     "sale": (
         0.3,
         r"buy\s+now|order\s+now|limited\s+(?:time\s+)?offer|promo\s+code|discount\s+code"
         r"|free\s+followers|best\s+price|for\s+sale|cheap\s+(?:followers|likes|loans?)"
         r"|casino|sports\s+betting|bet\s+now|viagra|weight\s+loss\s+(?:pills?|secret)"
-        r"|hot\s+singles|sugar\s+daddy"
+        r"|hot\s+singles|sugar\s+daddy|(?:chance\s+to\s+)?win\s+(?:an?\s+)?(?:free\s+)?(?:iphone|ipad|gift\s+card)"
+        r"|free\s+(?:leads|gift\s+cards?|iphones?|money|robux|v-?bucks|followers|likes|subscribers)"
         r"|للبيع|للطلب|خصم\s+\d+|عرض\s+خاص|تخفیف\s+(?:ویژه|\d+)|فروش\s+ویژه|سفارش"
         r"|indirim\s+kodu|kampanyal[ıi]|bahis|sipari[şs]\s+i[çc]in",
     ),
@@ -310,6 +326,10 @@ def _scan_links(
         elif domain in _SHORTENERS or host in _SHORTENERS:
             features["promo_shortener_url"] = 1.0
             evidence.append(W_SHORTENER)
+            contact = True
+        elif domain in _SELF_PROMOTION_DOMAINS:
+            features["promo_self_promotion_url"] = 1.0
+            evidence.append(W_SELF_PROMOTION_URL)
             contact = True
         elif domain in _NEWS_DOMAINS:
             features["promo_news_url"] = 1.0
