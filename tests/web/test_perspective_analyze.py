@@ -404,5 +404,7 @@ def test_oversized_body_is_413_and_never_scored(client, engine, api_key):
     }
     response = call(client, api_key, payload)
     assert response.status_code == 413
-    assert "error" in response.json()
+    error = response.json()["error"]
+    assert error["code"] == 413 and error["status"] == "INVALID_ARGUMENT"
+    assert "larger than the limit" in error["message"]
     assert engine.calls == []

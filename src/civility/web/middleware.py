@@ -20,8 +20,13 @@ def _wants_json(request) -> bool:
 
 def too_large_response(request) -> HttpResponse:
     limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    message = f"request body is larger than the limit of {limit} bytes"
+    if request.path.startswith("/v1alpha1/"):
+        # Perspective clients (Coral Talk among them) parse Google's error shape.
+        body = {"error": {"code": 413, "message": message, "status": "INVALID_ARGUMENT"}}
+        return HttpResponse(json.dumps(body), status=413, content_type="application/json")
     if _wants_json(request):
-        body = {"error": f"request body is larger than the limit of {limit} bytes", "field": "body"}
+        body = {"error": message, "field": "body"}
         return HttpResponse(json.dumps(body), status=413, content_type="application/json")
     html = render_to_string("too_large.html", {"limit": limit}, request=request)
     return HttpResponse(html, status=413)
