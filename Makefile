@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 CIVILITY := $(VENV)/bin/civility
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 
-.PHONY: setup demo test lint test-sqlite test-postgres browser-deps bench
+.PHONY: setup demo test lint test-sqlite test-postgres browser-deps bench bench-web
 
 setup: $(VENV)/.installed
 
@@ -28,10 +28,14 @@ lint: setup
 test-sqlite: setup browser-deps
 	$(VENV)/bin/pytest -q
 
-test-postgres: setup
-	DATABASE_URL=$(PG_TEST_URL) $(VENV)/bin/pytest -q tests/web
+# Everything that touches the database, again on PostgreSQL (the engine tests have no database).
+test-postgres: setup browser-deps
+	DATABASE_URL=$(PG_TEST_URL) $(VENV)/bin/pytest -q tests/web tests/browser
 
 test: lint test-sqlite test-postgres
 
 bench: setup
 	$(PY) bench/throughput.py
+
+bench-web: setup
+	$(PY) bench/load.py
