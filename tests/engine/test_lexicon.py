@@ -1,6 +1,8 @@
 """Lexicon detector: each category in each language, evasion, spans, context rules, bad input."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from civility.engine.assessment import ABUSE_KINDS
 from civility.engine.detectors import lexicon
@@ -14,6 +16,7 @@ from civility.engine.detectors.lexicon import (
     load_entries,
     parse_lexicon,
 )
+from civility.engine.detectors.promotion import promotion_signals
 from civility.engine.text import normalize
 
 
@@ -359,3 +362,27 @@ def test_phrase_matcher_agrees_with_a_plain_regex_search():
         }
         fast = {(i, start) for i, start, _ in matcher.find(norm)}
         assert slow <= fast, text
+
+
+# Text mixing Latin, Arabic script, digits, punctuation, emoji and format characters.
+ANY_TEXT = st.text(
+    alphabet=st.sampled_from(
+        list("abcdefghiklmnorstuy .,!?'\"@:/-+0123456789")
+        + list("اأبتحرسعقكلمنهويیکگەێ")
+        + ["\u200b", "\u200c", "\u0640", "ö", "ı", "ş", "🙂", "\n", "٠", "۵"]
+    ),
+    max_size=120,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(ANY_TEXT, st.sampled_from([*LEXICON_LANGUAGES, "other"]))
+def test_any_text_gives_spans_inside_the_original(text, language):
+    norm = normalize(text)
+    for hit in find_hits(norm, language):
+        assert 0 <= hit.start < hit.end <= len(text)
+        assert 0.0 < hit.weight <= 1.0
+    promotion = promotion_signals(norm)
+    assert 0.0 <= promotion.score <= 1.0
+    for start, end in promotion.spans:
+        assert 0 <= start < end <= len(text)
