@@ -5,9 +5,9 @@ A term is a regular expression over the casefolded, de-evaded text; plain words 
 case. Matching is whole-word, with each language's common inflections added to single words,
 and every span is mapped back to the reader's original text.
 
-Speed matters (this runs on every comment in the fast tier), so each language's entries are
-compiled into one gate regex that rejects clean comments in a single scan, plus one alternation
-per category for the rare comments that pass the gate.
+Speed matters (this runs on every comment in the fast tier), so patterns are not tried one by
+one: `PhraseMatcher` keys each pattern by the first word it can start with and tries only the
+patterns whose key is among the comment's words.
 """
 
 from __future__ import annotations
@@ -179,9 +179,11 @@ def parse_lexicon(text: str, language: str, source: str = "<lexicon>") -> list[L
         if fields[0].startswith("@"):
             if len(fields) != 2:
                 raise LexiconError(f"{where}: a macro line is '@NAME<TAB>regex'")
-            macros[fields[0][1:]] = (
-                "(?:" + _MACRO.sub(lambda m: macros[m.group(1)], fields[1]) + ")"
-            )
+            try:
+                body = _MACRO.sub(lambda m: macros[m.group(1)], fields[1])
+            except KeyError as missing:
+                raise LexiconError(f"{where}: macro {missing} is not defined above") from None
+            macros[fields[0][1:]] = f"(?:{body})"
             continue
         if fields[0] == "term":  # header row
             continue
