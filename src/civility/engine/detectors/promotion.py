@@ -211,7 +211,7 @@ _CURRENCY_WORDS = frozenset(
 def _mentions_money(original: str, folded: str) -> bool:
     if any(sign in original for sign in _CURRENCY_SIGNS):
         return True
-    return any(word in _CURRENCY_WORDS for word in folded.split())
+    return any(word.strip(".,;:!?()\"'") in _CURRENCY_WORDS for word in folded.split())
 
 
 # A dot between a letter/digit and two letters ("site.com"); the literal dot leads so that re
@@ -254,6 +254,7 @@ def _empty() -> PromotionSignals:
 
 
 def promotion_signals(norm: NormalizedText) -> PromotionSignals:
+    """Rule-based promotion evidence for one comment: score, original-text spans, features."""
     original = norm.original
     if not original:
         return _empty()
