@@ -13,6 +13,7 @@ patterns whose key is among the comment's words.
 from __future__ import annotations
 
 import math
+import operator
 import os
 import re
 from dataclasses import dataclass
@@ -327,7 +328,7 @@ def _word_finder(word: str) -> re.Pattern[str]:
 def _words_and_heads(text: str) -> tuple[frozenset[str], frozenset[str]]:
     """The de-doubled words of a text and their first _PREFIX_LEN letters. Cached because the
     lexicons and the promotion detector all ask about the same comment in a row."""
-    collapsed = _DOUBLED.sub(r"\1", text) if _DOUBLED.search(text) else text
+    collapsed = _DOUBLED.sub(_FIRST_GROUP, text)
     words = frozenset(_WORD.findall(collapsed))
     return words, frozenset([word[:_PREFIX_LEN] for word in words])
 
@@ -338,13 +339,14 @@ _MAX_PREFIX_STATES = 20_000
 _OPEN, _EXACT, _CUT = 0, 1, 2  # first word: still growing / ended by a non-letter / unknown rest
 _WORD = re.compile(r"\w+")
 _DOUBLED = re.compile(r"(\w)\1+")
+_FIRST_GROUP = operator.itemgetter(1)  # a C-level replacement: much faster than r"\1" here
 _IS_WORD_CHAR = re.compile(r"\w")
 # Letters normalisation always folds away (text.py): keys containing them could never match.
 _NEVER_IN_NORMALISED_TEXT = frozenset("يىكأإآٱۀ")
 
 
 def _collapse_runs(word: str) -> str:
-    return _DOUBLED.sub(r"\1", word)
+    return _DOUBLED.sub(_FIRST_GROUP, word)
 
 
 def _first_word_keys(pattern: str) -> set[tuple[str, bool]] | None:

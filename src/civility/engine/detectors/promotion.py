@@ -94,8 +94,15 @@ _URL = re.compile(
     r"(?P<path>[/?#][^\s<>\"']*)?",
     re.IGNORECASE,
 )
-_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,24}", re.IGNORECASE)
-_HANDLE = re.compile(r"(?<![\w.@])@[a-z0-9_](?:[a-z0-9_.]{1,28}[a-z0-9_])?(?![\w@])", re.IGNORECASE)
+# Both start at the "@" so that re can jump from one "@" to the next; the e-mail's local part is
+# then read backwards from it (see _emails).
+_EMAIL_DOMAIN = re.compile(
+    r"@(?<=[\w.+\-]@)[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,24}(?![\w-])", re.IGNORECASE
+)
+_EMAIL_LOCAL_CHARS = re.compile(r"[\w.+\-]")
+_HANDLE = re.compile(
+    r"@(?<![\w.@]@)[a-z0-9_](?:[a-z0-9_.]{1,28}[a-z0-9_])?(?![\w@])", re.IGNORECASE
+)
 # International (+ or 00) or local (leading 0) numbers; \d covers Arabic-Indic and Persian digits.
 # International (+ or 00), local with a trunk 0, or North American 3-3-4. Lists of years or
 # amounts fit none of these. \d covers Arabic-Indic and Persian digits too.
@@ -302,7 +309,7 @@ def _scan_links(
     Each regex runs only when a cheap test says it could match: most comments skip them all."""
     contact = False
     has_at = "@" in original
-    emails = [m.span() for m in _EMAIL.finditer(original)] if has_at else []
+    emails = _emails(original) if has_at else []
     for span in emails:
         features["promo_email_count"] += 1
         spans.append(span)
@@ -364,6 +371,16 @@ def _scan_links(
     features["promo_handle_count"] = math.log1p(handles)
     features["promo_email_count"] = math.log1p(features["promo_email_count"])
     return contact
+
+
+def _emails(original: str) -> list[tuple[int, int]]:
+    found = []
+    for match in _EMAIL_DOMAIN.finditer(original):
+        start = match.start()
+        while start > 0 and _EMAIL_LOCAL_CHARS.match(original, start - 1):
+            start -= 1
+        found.append((start, match.end()))
+    return found
 
 
 def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
