@@ -243,10 +243,16 @@ def test_news_comment_phrasings_seen_in_c3_do_not_hit(text, category):
     assert category not in categories(text, "en")
 
 
-def test_reported_speech_reduces_the_weight():
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The book clearly says that women are inferior",
+        "I hate it when people say women are inferior",
+    ],
+)
+def test_reported_speech_reduces_the_weight(text):
     plain = strongest("women are inferior", "en", "abuse")
-    reported = strongest("The book clearly says that women are inferior", "en", "abuse")
-    assert 0.0 < reported < plain
+    assert 0.0 < strongest(text, "en", "abuse") < plain
 
 
 def test_quoting_reduces_the_weight():

@@ -481,7 +481,7 @@ _CONDEMN_BEFORE = re.compile(
     r"|(?:calling|call)\s+(?:someone|people|anyone|somebody|others|women|men|them)"
     r"|(?:words?|terms?|slurs?|insults?)\s+(?:like|such as)"
     # Reporting what someone else says or believes ("it says that women are inferior").
-    r"|(?:it|he|she|they|who|which|the\s+\w+)(?:\s+\w+ly)?\s+(?:says?|said|claims?|claimed|believes?|believed"
+    r"|(?:it|he|she|they|who|which|people|someone|somebody|the\s+\w+)(?:\s+\w+ly)?\s+(?:says?|said|claims?|claimed|believes?|believed"
     r"|thinks?|thought|argues?|argued|teaches|preaches|chanted|shouted)\s+(?:that\s+)?"
     r"|لا\s+(?:تقل|تقولوا|تقولي|تسمي|تسموا|تنادي)|من\s+العيب|عيب\s+ان"
     r"|demeyin|demeyiniz|deme\b|demek\s+yanl[ıi]ş"
