@@ -98,7 +98,7 @@ def score_records(moderator: Moderator, raws: list[str], first_line: int = 1) ->
     for i, raw in enumerate(raws):
         try:
             record_id, item = parse_record(raw, first_line + i)
-            moderator._check(*item)  # validate early so one bad line cannot sink the batch
+            moderator.validate(*item)  # validate early so one bad line cannot sink the batch
             good.append((i, record_id, item))
         except _Failed as exc:
             out[i] = {"id": exc.record_id, "error": str(exc)}

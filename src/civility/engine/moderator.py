@@ -70,7 +70,7 @@ class Moderator:
         self, items: Iterable[tuple[str, Article | dict | None, str | None]]
     ) -> list[Assessment]:
         """Batch form of `assess`; far faster per comment because the models run vectorised."""
-        checked = [self._check(text, article, lang) for text, article, lang in items]
+        checked = [self.validate(text, article, lang) for text, article, lang in items]
         if not checked:
             return []
         norms = [normalize(text) for text, _, _ in checked]
@@ -109,7 +109,8 @@ class Moderator:
         return assessments
 
     @staticmethod
-    def _check(text, article, lang) -> tuple[str, Article | None, str | None]:
+    def validate(text, article=None, lang=None) -> tuple[str, Article | None, str | None]:
+        """The inputs as the engine will read them; InputError naming the first problem."""
         if not isinstance(text, str):
             raise InputError("text must be a string")
         if len(text) > MAX_TEXT_CHARS:
