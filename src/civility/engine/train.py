@@ -36,6 +36,8 @@ OVERALL_FLOOR_LANGUAGES = ("ar", "fa", "tr")
 # Trust in a lexicon hit where no labels exist to measure it (vulgarity): never auto-reject alone.
 DEFAULT_LEXICON_TRUST = 0.6
 REJECT_PRECISION = 0.95
+# Band of a category without labels (vulgarity): the shipped default, kept as is.
+UNLABELLED_APPROVE_BELOW = 0.30
 APPROVE_MAX_MISS = 0.02
 
 
@@ -175,6 +177,59 @@ def choose_band(scores: np.ndarray, y_category: np.ndarray, y_overall: np.ndarra
     }
 
 
+def relax_approve_bands(
+    bands: dict, scores: dict[str, np.ndarray], labels: dict[str, np.ndarray]
+) -> tuple[dict, float]:
+    """Widen the approve bands together while approvals still miss <= 2% of violations.
+
+    A comment is approved only when every category is below its band, so each category's
+    violations are usually caught by several bands at once. For a shared per-category miss
+    level q, each approve_below is the highest threshold missing <= q of that category's own
+    positives; the largest q is kept for which the *approved* share of every labelled
+    category's violations (and of the `overall` violations) stays <= 2%. A category whose own
+    scores cannot reach q at any threshold (threat) gets the highest threshold that keeps
+    those joint limits, since a lower one would only send clean comments to review.
+    """
+    grid = np.round(np.arange(0.01, 1.0, 0.01), 2)
+    modelled = [c for c in CATEGORIES if bands.get(c)]
+    n = len(labels["overall"])
+
+    def joint_ok(trial: dict[str, float]) -> bool:
+        approved = np.ones(n, dtype=bool)
+        for c in CATEGORIES:
+            approved &= scores[c] < trial.get(c, UNLABELLED_APPROVE_BELOW)
+        return all(
+            approved[labels[c] == 1].mean() <= APPROVE_MAX_MISS for c in (*modelled, "overall")
+        )
+
+    chosen, chosen_q = {c: bands[c]["approve_below"] for c in modelled}, APPROVE_MAX_MISS
+    for q in np.round(np.arange(0.03, 0.5, 0.01), 2):
+        trial, unreachable = {}, []
+        for c in modelled:
+            positives = scores[c][labels[c] == 1]
+            reachable = [float(t) for t in grid if (positives < t).mean() <= q]
+            if reachable:
+                trial[c] = min(max(reachable), bands[c]["reject_above"])
+            else:
+                trial[c], unreachable = 0.01, [*unreachable, c]
+        if not joint_ok(trial):
+            break
+        for c in unreachable:
+            for t in grid[::-1]:
+                if t < bands[c]["reject_above"] and joint_ok({**trial, c: float(t)}):
+                    trial[c] = float(t)
+                    break
+        chosen, chosen_q = trial, float(q)
+    relaxed = {}
+    for c, band in bands.items():
+        relaxed[c] = (
+            band
+            if band is None
+            else {**band, "approve_below": chosen.get(c, band["approve_below"])}
+        )
+    return relaxed, chosen_q
+
+
 def tune_spans(
     scorer: CategoryScorer, prepared: Prepared, probs: np.ndarray, idx: np.ndarray
 ) -> dict:
@@ -255,6 +310,10 @@ def train(data: Path, out: Path, log=print) -> dict:
         y = np.array([r.labels[category] for r in rows])
         scores = np.array([c[0][category] for c in combined])
         bands[category] = choose_band(scores, y, y_overall)
+    all_scores = {c: np.array([x[0][c] for x in combined]) for c in CATEGORIES}
+    all_scores["overall"] = np.array([x[2] for x in combined])
+    all_labels = {c: np.array([r.labels[c] for r in rows]) for c in (*CATEGORIES, "overall")}
+    bands, shared_miss = relax_approve_bands(bands, all_scores, all_labels)
     model.save(out, stack, meta)
     metrics = {
         "version": meta["version"],
@@ -263,6 +322,7 @@ def train(data: Path, out: Path, log=print) -> dict:
         "lexicon_trust": meta["lexicon_trust"],
         "span_tuning": {k: meta[k] for k in ("span_gate", "span_threshold", "span_tuning_f1")},
         "suggested_bands_oof": bands,
+        "approve_bands_shared_category_miss": shared_miss,
         "seconds": round(time.time() - started, 1),
         "languages": list(SUPPORTED_LANGUAGES),
         "abuse_kinds": list(ABUSE_KINDS),
