@@ -65,9 +65,8 @@ class Featurizer:
         grams = {
             padded[i : i + n] for n in range(low, high + 1) for i in range(len(padded) - n + 1)
         }
-        char_ids = np.fromiter(
-            (WORD_BUCKETS + _crc(g) % CHAR_BUCKETS for g in grams), dtype=np.int32, count=len(grams)
-        )
+        hashes = np.array([zlib.crc32(g.encode("utf-8")) for g in grams], dtype=np.int64)
+        char_ids = (hashes % CHAR_BUCKETS + WORD_BUCKETS).astype(np.int32)
         word_hash = _crc(word)
         features = TokenFeatures(word_hash, word_hash % WORD_BUCKETS, char_ids)
         self._cache[word] = features

@@ -72,11 +72,11 @@ def comment_signals(norm: NormalizedText, language: str) -> Signals:
 
 def extras_matrix(signals: list[Signals], names: tuple[str, ...]) -> np.ndarray:
     """Dense extras in the artifact's column order; names the code no longer produces are 0."""
-    matrix = np.zeros((len(signals), len(names)), dtype=np.float32)
-    for i, signal in enumerate(signals):
-        for j, name in enumerate(names):
-            matrix[i, j] = signal.extras.get(name, 0.0)
-    return matrix
+    if not signals:
+        return np.zeros((0, len(names)), dtype=np.float32)
+    return np.array(
+        [[s.extras.get(name, 0.0) for name in names] for s in signals], dtype=np.float32
+    )
 
 
 class CategoryScorer:
@@ -171,19 +171,19 @@ class CategoryScorer:
             return [], np.zeros((0, len(self.stack.heads)), np.float32)
         word_scale, char_scale = self.featurizer.token_scale(text)
         feats = [t for _, _, t in tokens]
-        contrib = np.stack(
-            [
-                self._w_words[t.word_id] * word_scale
-                + self._w_chars[t.char_ids - model.WORD_BUCKETS].sum(axis=0) * char_scale
-                for t in feats
+        # One gather for every token's char n-grams, summed per token with reduceat.
+        lengths = np.array([len(t.char_ids) for t in feats])
+        char_ids = np.concatenate([t.char_ids for t in feats]) - model.WORD_BUCKETS
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+        contrib = np.add.reduceat(self._w_chars[char_ids], starts, axis=0) * char_scale
+        contrib += self._w_words[[t.word_id for t in feats]] * word_scale
+        if len(feats) > 1:
+            bigrams = [
+                self.featurizer.bigram_id(a, b) for a, b in zip(feats, feats[1:], strict=False)
             ]
-        )
-        for i in range(len(feats) - 1):
-            half = self._w_words[self.featurizer.bigram_id(feats[i], feats[i + 1])] * (
-                word_scale / 2
-            )
-            contrib[i] += half
-            contrib[i + 1] += half
+            halves = self._w_words[bigrams] * (word_scale / 2)
+            contrib[:-1] += halves
+            contrib[1:] += halves
         return [(s, e) for s, e, _ in tokens], contrib * self.stack.platt_slope
 
     def spans(

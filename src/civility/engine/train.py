@@ -38,6 +38,9 @@ DEFAULT_LEXICON_TRUST = 0.6
 REJECT_PRECISION = 0.95
 # Band of a category without labels (vulgarity): the shipped default, kept as is.
 UNLABELLED_APPROVE_BELOW = 0.30
+# A category too thinly labelled to reach the miss target on its own (threat) is widened at
+# most to this hand-set value: its few positives cannot vouch for a wider band.
+UNREACHABLE_APPROVE_CAP = 0.20
 APPROVE_MAX_MISS = 0.02
 
 
@@ -188,7 +191,8 @@ def relax_approve_bands(
     positives; the largest q is kept for which the *approved* share of every labelled
     category's violations (and of the `overall` violations) stays <= 2%. A category whose own
     scores cannot reach q at any threshold (threat) gets the highest threshold that keeps
-    those joint limits, since a lower one would only send clean comments to review.
+    those joint limits (at most UNREACHABLE_APPROVE_CAP), since a lower one would only send
+    clean comments to review.
     """
     grid = np.round(np.arange(0.01, 1.0, 0.01), 2)
     modelled = [c for c in CATEGORIES if bands.get(c)]
@@ -216,7 +220,7 @@ def relax_approve_bands(
             break
         for c in unreachable:
             for t in grid[::-1]:
-                if t < bands[c]["reject_above"] and joint_ok({**trial, c: float(t)}):
+                if t <= UNREACHABLE_APPROVE_CAP and joint_ok({**trial, c: float(t)}):
                     trial[c] = float(t)
                     break
         chosen, chosen_q = trial, float(q)
