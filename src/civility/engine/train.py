@@ -155,7 +155,8 @@ def choose_band(scores: np.ndarray, y_category: np.ndarray, y_overall: np.ndarra
         flagged = s_known >= t
         return flagged.sum() >= 10 and (y_known[flagged] == 1).mean() >= REJECT_PRECISION
 
-    reject = next((float(t) for t in grid if precise(t)), 1.0)
+    # No threshold precise enough: the top of the grid, which no current score reaches.
+    reject = next((float(t) for t in grid if precise(t)), float(grid[-1]))
     approve = max(
         (float(t) for t in grid if (positives < t).mean() <= APPROVE_MAX_MISS), default=0.01
     )
