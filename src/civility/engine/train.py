@@ -241,8 +241,8 @@ def tune_spans(
     from .evaluate import span_f1_of  # late import: evaluate imports this module
 
     best = {"f1": -1.0}
-    for gate in (0.2, 0.35, 0.5):
-        for threshold in (0.05, 0.1, 0.2, 0.3, 0.45, 0.6, 0.8):
+    for gate in (0.05, 0.1, 0.2, 0.35, 0.5):
+        for threshold in (0.2, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7):
             scorer.span_gate, scorer.span_threshold = gate, threshold
             f1 = span_f1_of(scorer, prepared, probs, idx)
             if f1 > best["f1"]:
