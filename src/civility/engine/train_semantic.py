@@ -184,6 +184,7 @@ def head_probabilities(fitted: dict[str, dict], X: np.ndarray) -> dict[str, np.n
 
 def fast_tier_scores(rows: list[Row]) -> dict[str, np.ndarray]:
     """The shipped fast tier's final per-category and overall scores (lexicon floors included)."""
+    from .policy import Policy
     from .scoring import CategoryScorer
     from .train import prepare
 
@@ -196,6 +197,14 @@ def fast_tier_scores(rows: list[Row]) -> dict[str, np.ndarray]:
     ]
     scores = {h: np.array([c[h] for c, _, _ in combined]) for h in HEADS if h != "overall"}
     scores["overall"] = np.array([o for _, _, o in combined])
+    # Rows the shipped policy would send to a moderator: where a cheaper wiring would run e5.
+    policy = Policy.load(None)
+    scores["in_review"] = np.array(
+        [
+            policy.decide(c, k, None, r.language).decision == "review"
+            for r, (c, k, _) in zip(rows, combined, strict=True)
+        ]
+    )
     return scores
 
 
@@ -204,12 +213,14 @@ def logit(p: np.ndarray) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
-def combinations(fast: np.ndarray, sem: np.ndarray) -> dict[str, np.ndarray]:
+def combinations(fast: np.ndarray, sem: np.ndarray, in_review: np.ndarray) -> dict:
+    mean_logit = semantic.sigmoid((logit(fast) + logit(sem)) / 2)
     return {
         "fast": fast,
         "semantic": sem,
-        "mean_logit": semantic.sigmoid((logit(fast) + logit(sem)) / 2),
+        "mean_logit": mean_logit,
         "max": np.maximum(fast, sem),
+        "mean_logit_in_review_only": np.where(in_review, mean_logit, fast),
     }
 
 
@@ -245,8 +256,13 @@ def evaluate_dev(dev: list[Row], sem: dict[str, np.ndarray], fast: dict[str, np.
             y = y_all[m]
             if len(set(y.tolist())) < 2 or min((y == 1).sum(), (y == 0).sum()) < 5:
                 continue
-            entry = {"rows": int(m.sum()), "positives": int((y == 1).sum())}
-            for name, scores in combinations(fast[head][m], sem[head][m]).items():
+            entry = {
+                "rows": int(m.sum()),
+                "positives": int((y == 1).sum()),
+                "share_in_review": round(float(fast["in_review"][m].mean()), 4),
+            }
+            combined = combinations(fast[head][m], sem[head][m], fast["in_review"][m])
+            for name, scores in combined.items():
                 entry[name] = ranking_metrics(y, scores)
             entry["semantic_ece"] = calibration_error(y, sem[head][m])
             per_language[language] = entry
