@@ -92,3 +92,26 @@ def test_featurizer_is_stable_across_instances():
     b = Featurizer(("x",)).transform([text], np.zeros((1, 1)))
     assert (a != b).nnz == 0
     assert a.nnz > 0
+
+
+def test_span_f1_follows_the_semeval_definition():
+    from civility.engine.evaluate import span_f1
+
+    assert span_f1(set(), set()) == 1.0
+    assert span_f1({1, 2}, set()) == 0.0
+    assert span_f1(set(), {1, 2}) == 0.0
+    half = span_f1({1, 2}, {1, 2, 3, 4})  # precision 1, recall 0.5
+    assert half == pytest.approx(2 * 1 * 0.5 / 1.5)
+
+
+def test_band_choice_meets_its_precision_and_miss_targets():
+    from civility.engine.train import APPROVE_MAX_MISS, REJECT_PRECISION, choose_band
+
+    rng = np.random.default_rng(0)
+    y = (rng.random(4000) < 0.4).astype(int)
+    scores = np.clip(0.35 * y + rng.normal(0.3, 0.15, len(y)), 0, 1)
+    band = choose_band(scores, y, y)
+    rejected = scores >= band["reject_above"]
+    assert (y[rejected] == 1).mean() >= REJECT_PRECISION
+    assert (scores[y == 1] < band["approve_below"]).mean() <= APPROVE_MAX_MISS
+    assert band["approve_below"] <= band["reject_above"]

@@ -227,11 +227,16 @@ def relax_approve_bands(
         chosen, chosen_q = trial, float(q)
     relaxed = {}
     for c, band in bands.items():
-        relaxed[c] = (
-            band
-            if band is None
-            else {**band, "approve_below": chosen.get(c, band["approve_below"])}
-        )
+        if band is None:
+            relaxed[c] = None
+            continue
+        approve = chosen.get(c, band["approve_below"])
+        positives = scores[c][labels[c] == 1]
+        relaxed[c] = {
+            **band,
+            "approve_below": approve,
+            "approve_miss_rate": round(float((positives < approve).mean()), 4),
+        }
     return relaxed, chosen_q
 
 
