@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -12,7 +14,14 @@ from .language import detect_language, preload
 from .policy import Policy
 from .relevance import RelevanceScorer
 from .scoring import CategoryScorer
+from .semantic import SemanticScorer
 from .text import normalize
+
+logger = logging.getLogger(__name__)
+
+# Languages the fast tier has no labelled data for: the semantic tier (multilingual
+# embeddings) is their only learned signal. See docs/semantic-tier.md for the measurements.
+SEMANTIC_LANGUAGES = frozenset({"ckb", "kmr", "other"})
 
 # Longest comment the engine reads. Web forms cap far lower; this bounds CLI/API abuse.
 MAX_TEXT_CHARS = 20_000
@@ -43,23 +52,36 @@ class Moderator:
     """Scores comments against the guidelines and proposes a decision under a policy."""
 
     def __init__(
-        self, scorer: CategoryScorer, policy: Policy, relevance: RelevanceScorer | None = None
+        self,
+        scorer: CategoryScorer,
+        policy: Policy,
+        relevance: RelevanceScorer | None = None,
+        semantic: SemanticScorer | None = None,
     ):
         self.scorer = scorer
         self.policy = policy
         self.relevance = relevance or RelevanceScorer()
+        self.semantic = semantic
 
     @classmethod
-    def default(cls, policy_path: str | Path | None = None) -> Moderator:
-        """The shipped models under the shipped policy (or a newsroom's override)."""
+    def default(
+        cls, policy_path: str | Path | None = None, semantic: bool | None = None
+    ) -> Moderator:
+        """The shipped models under the shipped policy (or a newsroom's override).
+
+        `semantic`: use the multilingual embedding tier for languages without a fast-tier
+        model (on unless CIVILITY_SEMANTIC=0); skipped with a warning if it cannot load."""
         policy = Policy.load(policy_path)
         scorer = _shipped_scorer()
         preload()  # so the first comment a server sees does not pay for loading language ID
-        return cls(scorer, policy)
+        if semantic is None:
+            semantic = os.environ.get("CIVILITY_SEMANTIC", "1") != "0"
+        return cls(scorer, policy, semantic=_shipped_semantic() if semantic else None)
 
     @property
     def model_version(self) -> str:
-        return f"{self.scorer.version}+policy-{self.policy.version}"
+        semantic = f"+{self.semantic.version}" if self.semantic is not None else ""
+        return f"{self.scorer.version}{semantic}+policy-{self.policy.version}"
 
     def assess(
         self, text: str, article: Article | dict | None = None, lang: str | None = None
@@ -76,6 +98,7 @@ class Moderator:
         norms = [normalize(text) for text, _, _ in checked]
         languages = [detect_language(text, hint=lang) for text, _, lang in checked]
         results = self.scorer.score_many(norms, languages)
+        self._add_semantic_evidence(checked, languages, results)
         assessments = []
         for (text, article, _), norm, language, result in zip(
             checked, norms, languages, results, strict=True
@@ -108,6 +131,33 @@ class Moderator:
             )
         return assessments
 
+    def _add_semantic_evidence(self, checked, languages, results) -> None:
+        """For languages the fast tier does not model, raise each category to the semantic
+        tier's score, but never past the reject band: the embedding heads are measured as a
+        ranking signal there (docs/semantic-tier.md), not precise enough to reject alone.
+        These languages go to human review anyway; the scores order the queue and guide
+        the moderator."""
+        if self.semantic is None:
+            return
+        chosen = [
+            i
+            for i, language in enumerate(languages)
+            if language in SEMANTIC_LANGUAGES and any(ch.isalpha() for ch in checked[i][0])
+        ]
+        if not chosen:
+            return
+        semantic_scores = self.semantic.score_many([checked[i][0] for i in chosen])
+        for i, scores in zip(chosen, semantic_scores, strict=True):
+            result = results[i]
+            for category, value in scores.items():
+                if category == "overall":
+                    result.overall = max(result.overall, value)
+                elif category in result.categories:
+                    ceiling = self.policy.bands[category].reject_above - 0.01
+                    result.categories[category] = max(
+                        result.categories[category], min(value, ceiling)
+                    )
+
     @staticmethod
     def validate(text, article=None, lang=None) -> tuple[str, Article | None, str | None]:
         """The inputs as the engine will read them; InputError naming the first problem."""
@@ -123,6 +173,15 @@ class Moderator:
 @lru_cache(maxsize=1)
 def _shipped_scorer() -> CategoryScorer:
     return CategoryScorer.load()
+
+
+@lru_cache(maxsize=1)
+def _shipped_semantic() -> SemanticScorer | None:
+    try:
+        return SemanticScorer.load()
+    except (ImportError, FileNotFoundError) as exc:
+        logger.warning("semantic tier unavailable, fast tier only: %s", exc)
+        return None
 
 
 def _merge_spans(spans: Sequence[Span]) -> list[Span]:
