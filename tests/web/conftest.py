@@ -1,7 +1,7 @@
 """Shared fixtures for the web tests: a fake engine, articles, moderators, clean rate limits.
 
 The fake engine decides by marker words so web logic is tested without trained models;
-tests marked `real_engine` use the shipped engine and are skipped until it can load."""
+tests marked `real_engine` use the shipped engine."""
 
 from __future__ import annotations
 
@@ -150,11 +150,8 @@ def fake_engine(monkeypatch):
 
 @pytest.fixture
 def real_engine():
-    try:
-        moderator = services.engine_moderator()
-    except (ImportError, FileNotFoundError, OSError) as exc:
-        pytest.skip(f"the shipped engine cannot load yet: {exc}")
-    return moderator
+    """The shipped engine; a failure to load it fails the test."""
+    return services.engine_moderator()
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from django.contrib.auth.models import Group, Permission
 from django.db import DatabaseError, connection, transaction
 
 from civility.web.comments.models import (
-    GUIDELINE_CATEGORIES,
     Comment,
     Decision,
     ImmutableError,
@@ -120,11 +119,6 @@ def test_moderators_group_has_the_moderate_permission(moderator_user, reader_use
     assert permission in Group.objects.get(name="Moderators").permissions.all()
     assert moderator_user.has_perm("comments.moderate_comment")
     assert not reader_user.has_perm("comments.moderate_comment")
-
-
-def test_guideline_categories_match_the_engine():
-    assessment = pytest.importorskip("civility.engine.assessment", exc_type=ImportError)
-    assert tuple(assessment.CATEGORIES) == GUIDELINE_CATEGORIES
 
 
 def test_record_decision_validates_and_checks_permission(post, moderator_user, reader_user):

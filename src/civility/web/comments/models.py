@@ -15,20 +15,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from civility.engine.assessment import CATEGORIES
+
 PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
 STATUSES = (PENDING, APPROVED, REJECTED)
 APPROVE, REJECT = "approve", "reject"
 ACTION_STATUS = {APPROVE: APPROVED, REJECT: REJECTED}
-# The engine's guideline categories (civility.engine.assessment.CATEGORIES; a test keeps the
-# two equal). Copied rather than imported so the web models load even without the engine.
-GUIDELINE_CATEGORIES: tuple[str, ...] = (
-    "profanity",
-    "vulgarity",
-    "threat",
-    "personal_attack",
-    "abuse",
-    "promotion",
-)
+# The engine's guideline categories are the reason codes a decision may cite.
+GUIDELINE_CATEGORIES: tuple[str, ...] = CATEGORIES
 # The codes a decision may cite: the guideline categories plus off-topic and a catch-all.
 REASON_CODES: tuple[str, ...] = (*GUIDELINE_CATEGORIES, "off_topic", "other")
 
