@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import re
 import zlib
+from array import array
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,19 +32,29 @@ LANGUAGE_COLUMNS: tuple[str, ...] = ("en", "ar", "fa", "tr", "ckb", "kmr", "othe
 # Count-like extra features are clipped so one comment with 40 URLs cannot dominate.
 EXTRA_CLIP = 3.0
 _CACHE_LIMIT = 300_000
+BIGRAM_MULTIPLIER = 0x9E3779B1
+# (crc32 of the word, number of distinct char n-grams, their char-block columns as int32 bytes).
+# Bytes, not arrays, so a batch's n-grams are joined with one b"".join and read with one
+# np.frombuffer instead of thousands of small numpy calls.
+TokenEntry = tuple[int, int, bytes]
 
 
 def _crc(text: str) -> int:
     return zlib.crc32(text.encode("utf-8"))
 
 
-@dataclass(frozen=True)
-class TokenFeatures:
-    """Hashed features of one token: its word bucket and its char n-gram buckets."""
-
-    word_hash: int
-    word_id: int
-    char_ids: np.ndarray
+def _char_ngrams(word: str) -> set[bytes]:
+    """The distinct char n-grams of the padded word, UTF-8 encoded (what crc32 hashes)."""
+    padded = f" {word} "
+    low, high = CHAR_NGRAMS
+    if padded.isascii():  # encode once and slice bytes: same n-grams, fewer encode calls
+        raw = padded.encode("ascii")
+        return {raw[i : i + n] for n in range(low, high + 1) for i in range(len(raw) - n + 1)}
+    return {
+        padded[i : i + n].encode("utf-8")
+        for n in range(low, high + 1)
+        for i in range(len(padded) - n + 1)
+    }
 
 
 class Featurizer:
@@ -52,75 +63,121 @@ class Featurizer:
     def __init__(self, extra_names: tuple[str, ...]):
         self.extra_names = extra_names
         self.n_features = WORD_BUCKETS + CHAR_BUCKETS + len(extra_names)
-        self._cache: dict[str, TokenFeatures] = {}
+        self._cache: dict[str, TokenEntry] = {}
 
-    def token(self, word: str) -> TokenFeatures:
+    def token(self, word: str) -> TokenEntry:
         cached = self._cache.get(word)
-        if cached is not None:
-            return cached
+        return cached if cached is not None else self._hash_word(word)
+
+    def _hash_word(self, word: str) -> TokenEntry:
         if len(self._cache) > _CACHE_LIMIT:
             self._cache.clear()
-        padded = f" {word} "
-        low, high = CHAR_NGRAMS
-        grams = {
-            padded[i : i + n] for n in range(low, high + 1) for i in range(len(padded) - n + 1)
-        }
-        hashes = np.array([zlib.crc32(g.encode("utf-8")) for g in grams], dtype=np.int64)
-        char_ids = (hashes % CHAR_BUCKETS + WORD_BUCKETS).astype(np.int32)
-        word_hash = _crc(word)
-        features = TokenFeatures(word_hash, word_hash % WORD_BUCKETS, char_ids)
-        self._cache[word] = features
-        return features
+        columns = array("i", [h % CHAR_BUCKETS for h in map(zlib.crc32, _char_ngrams(word))])
+        entry = (_crc(word), len(columns), columns.tobytes())
+        self._cache[word] = entry
+        return entry
 
-    @staticmethod
-    def bigram_id(left: TokenFeatures, right: TokenFeatures) -> int:
-        return ((left.word_hash * 0x9E3779B1) ^ right.word_hash) % WORD_BUCKETS
+    def token_lists(self, texts: list[str]) -> list[list[TokenEntry]]:
+        """Each text's tokens (TOKEN_RE matches, in order) as cache entries."""
+        get = self._cache.get
+        hash_word = self._hash_word
+        # Entries are non-empty tuples, so `or` only calls _hash_word on a cache miss.
+        return [[get(w) or hash_word(w) for w in TOKEN_RE.findall(text)] for text in texts]
 
-    def tokens(self, text: str) -> list[tuple[int, int, TokenFeatures]]:
-        return [(m.start(), m.end(), self.token(m.group())) for m in TOKEN_RE.finditer(text)]
-
-    def blocks(self, texts: list[str], extras: np.ndarray) -> list[sp.csr_matrix]:
+    def blocks(
+        self,
+        texts: list[str],
+        extras: np.ndarray,
+        token_lists: list[list[TokenEntry]] | None = None,
+    ) -> list[sp.csr_matrix]:
         """The word, char and extras blocks (one row per text); see `transform`.
 
-        Repeated n-grams are summed (term counts), and each block of a row is scaled by
-        1/sqrt(number of n-grams in it), which keeps long and short comments comparable.
+        A row's word block holds its unigrams, then its bigrams; repeated n-grams are summed
+        (term counts), and each block of a row is scaled by 1/sqrt(number of n-grams in it),
+        which keeps long and short comments comparable. `token_lists` (from `token_lists`)
+        may be passed to avoid tokenising twice.
         """
-        word_ids: list[int] = []
-        word_ptr = [0]
-        char_arrays: list[np.ndarray] = []
-        char_ptr = [0]
-        for text in texts:
-            feats = [self.token(w) for w in TOKEN_RE.findall(text)]
-            word_ids.extend(t.word_id for t in feats)
-            word_ids.extend(self.bigram_id(a, b) for a, b in zip(feats, feats[1:], strict=False))
-            word_ptr.append(len(word_ids))
-            char_arrays.extend(t.char_ids for t in feats)
-            char_ptr.append(char_ptr[-1] + sum(len(t.char_ids) for t in feats))
+        if token_lists is None:
+            token_lists = self.token_lists(texts)
         n = len(texts)
-        words = self._block(np.asarray(word_ids, dtype=np.int32), word_ptr, WORD_BUCKETS, n)
-        chars = np.concatenate(char_arrays) - WORD_BUCKETS if char_arrays else np.empty(0, np.int32)
-        chars = self._block(chars.astype(np.int32), char_ptr, CHAR_BUCKETS, n)
+        batch = TokenBatch(token_lists)
+        words = self._block(batch.word_columns(), batch.word_indptr(), WORD_BUCKETS, n)
+        chars = self._block(batch.char_columns(), batch.char_indptr(), CHAR_BUCKETS, n)
         clipped = np.minimum(np.asarray(extras, dtype=np.float32).reshape(n, -1), EXTRA_CLIP)
         return [words, chars, sp.csr_matrix(clipped)]
 
     @staticmethod
-    def _block(indices: np.ndarray, indptr: list[int], width: int, n: int) -> sp.csr_matrix:
-        ptr = np.asarray(indptr, dtype=np.int64)
-        lengths = np.diff(ptr)
+    def _block(indices: np.ndarray, indptr: np.ndarray, width: int, n: int) -> sp.csr_matrix:
+        lengths = np.diff(indptr)
         scale = 1.0 / np.sqrt(np.maximum(lengths, 1)).astype(np.float32)
         data = np.repeat(scale, lengths).astype(np.float32)
-        return sp.csr_matrix((data, indices, ptr), shape=(n, width))
+        return sp.csr_matrix((data, indices, indptr), shape=(n, width))
 
     def transform(self, texts: list[str], extras: np.ndarray) -> sp.csr_matrix:
         """One CSR row per text: [word block | char block | extras]."""
         return sp.hstack(self.blocks(texts, extras), format="csr")
 
-    def token_scale(self, text: str) -> tuple[float, float]:
-        """The per-feature values a text's word and char blocks get (for span attribution)."""
-        feats = [self.token(w) for w in TOKEN_RE.findall(text)]
-        n_words = max(2 * len(feats) - 1, 1)
-        n_chars = max(sum(len(t.char_ids) for t in feats), 1)
-        return 1.0 / float(np.sqrt(n_words)), 1.0 / float(np.sqrt(n_chars))
+
+class TokenBatch:
+    """A batch's tokens flattened into arrays, so hashing bigrams and laying out CSR rows are
+    a few numpy operations per batch instead of Python work per token."""
+
+    def __init__(self, token_lists: list[list[TokenEntry]]):
+        self.counts = np.fromiter(map(len, token_lists), dtype=np.int64, count=len(token_lists))
+        # starts[r]:starts[r + 1] are text r's tokens in the flat arrays.
+        self.starts = np.zeros(len(token_lists) + 1, dtype=np.int64)
+        np.cumsum(self.counts, out=self.starts[1:])
+        flat = [entry for tokens in token_lists for entry in tokens]
+        hashes, n_chars, char_bytes = zip(*flat, strict=True) if flat else ((), (), ())
+        self.word_hashes = np.array(hashes, dtype=np.uint64)
+        self.char_counts = np.array(n_chars, dtype=np.int64)
+        self._char_bytes = char_bytes
+        self.text_of_token = np.repeat(np.arange(len(token_lists)), self.counts)
+
+    def char_columns(self) -> np.ndarray:
+        """Every token's char-block columns, token after token."""
+        return np.frombuffer(b"".join(self._char_bytes), dtype=np.int32)
+
+    def token_char_starts(self) -> np.ndarray:
+        """Where each token's columns begin in `char_columns()` (length: tokens + 1)."""
+        out = np.zeros(len(self.char_counts) + 1, dtype=np.int64)
+        np.cumsum(self.char_counts, out=out[1:])
+        return out
+
+    def char_indptr(self) -> np.ndarray:
+        return self.token_char_starts()[self.starts]
+
+    def has_next(self) -> np.ndarray:
+        """For each token but the last: whether the next token is in the same text."""
+        same = np.ones(max(len(self.word_hashes) - 1, 0), dtype=bool)
+        ends = self.starts[1:][self.counts > 0] - 1  # each non-empty text's last token
+        same[ends[ends < len(same)]] = False
+        return same
+
+    def bigram_columns(self) -> np.ndarray:
+        """Word-block column of each (token, next token) pair, all pairs (see has_next).
+        Only the low 18 bits of the product matter, so wrapping uint64 arithmetic is exact."""
+        h = self.word_hashes
+        return ((h[:-1] * np.uint64(BIGRAM_MULTIPLIER)) ^ h[1:]) % np.uint64(WORD_BUCKETS)
+
+    def word_indptr(self) -> np.ndarray:
+        out = np.zeros(len(self.counts) + 1, dtype=np.int64)
+        np.cumsum(np.maximum(2 * self.counts - 1, 0), out=out[1:])
+        return out
+
+    def word_columns(self) -> np.ndarray:
+        """Each row's unigram columns followed by its bigram columns."""
+        indptr = self.word_indptr()
+        out = np.empty(indptr[-1], dtype=np.int32)
+        if not len(out):
+            return out
+        shift = (indptr[:-1] - self.starts[:-1])[self.text_of_token]  # row start - token start
+        tokens = np.arange(len(self.word_hashes))
+        out[tokens + shift] = self.word_hashes % np.uint64(WORD_BUCKETS)
+        pairs = np.flatnonzero(self.has_next())
+        after_unigrams = shift[pairs] + self.counts[self.text_of_token[pairs]]
+        out[pairs + after_unigrams] = self.bigram_columns()[pairs]
+        return out
 
 
 @dataclass

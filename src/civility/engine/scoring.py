@@ -92,6 +92,11 @@ class CategoryScorer:
         self._w_words = np.ascontiguousarray(stack.weights[:words_end])
         self._w_chars = np.ascontiguousarray(stack.weights[words_end:chars_end])
         self._w_extras = np.ascontiguousarray(stack.weights[chars_end:])
+        # Span attribution reads only the SPAN_HEADS columns: copies keep its gathers small.
+        span_columns = [self._heads[head] for head in SPAN_HEADS]
+        self._span_w_words = np.ascontiguousarray(self._w_words[:, span_columns])
+        self._span_w_chars = np.ascontiguousarray(self._w_chars[:, span_columns])
+        self._span_slope = stack.platt_slope[span_columns]
         self.lexicon_trust: dict[str, float] = meta["lexicon_trust"]
         self.overall_floor_languages = frozenset(meta["overall_floor_languages"])
         self.head_languages = {h: frozenset(v) for h, v in meta["head_languages"].items()}
@@ -105,10 +110,17 @@ class CategoryScorer:
 
     # -- scoring -------------------------------------------------------------------------------
 
-    def probabilities(self, norms: list[NormalizedText], signals: list[Signals]) -> np.ndarray:
+    def probabilities(
+        self,
+        norms: list[NormalizedText],
+        signals: list[Signals],
+        token_lists: list[list[model.TokenEntry]] | None = None,
+    ) -> np.ndarray:
         """Calibrated head probabilities, (len(norms), n_heads)."""
         words, chars, extras = self.featurizer.blocks(
-            [n.text for n in norms], extras_matrix(signals, self.featurizer.extra_names)
+            [n.text for n in norms],
+            extras_matrix(signals, self.featurizer.extra_names),
+            token_lists,
         )
         z = (
             words @ self._w_words
@@ -122,13 +134,19 @@ class CategoryScorer:
         if not norms:
             return []
         signals = [comment_signals(n, lang) for n, lang in zip(norms, languages, strict=True)]
-        probs = self.probabilities(norms, signals)
-        results = []
-        for norm, lang, signal, row in zip(norms, languages, signals, probs, strict=True):
-            categories, abuse_kinds, overall = self.combine_scores(lang, signal, row)
-            spans = self.spans(norm, categories, signal)
-            results.append(CategoryResult(categories, abuse_kinds, overall, spans))
-        return results
+        token_lists = self.featurizer.token_lists([n.text for n in norms])
+        probs = self.probabilities(norms, signals, token_lists)
+        combined = [
+            self.combine_scores(lang, signal, row)
+            for lang, signal, row in zip(languages, signals, probs, strict=True)
+        ]
+        spans = self.batch_spans(norms, [c[0] for c in combined], signals, token_lists)
+        return [
+            CategoryResult(categories, abuse_kinds, overall, comment_spans)
+            for (categories, abuse_kinds, overall), comment_spans in zip(
+                combined, spans, strict=True
+            )
+        ]
 
     def combine_scores(
         self, language: str, signal: Signals, row: np.ndarray
@@ -164,40 +182,66 @@ class CategoryScorer:
 
     # -- spans ---------------------------------------------------------------------------------
 
-    def token_contributions(self, text: str) -> tuple[list[tuple[int, int]], np.ndarray]:
-        """Each token's share of every head's decision value, in Platt-scaled units."""
-        tokens = self.featurizer.tokens(text)
-        if not tokens:
-            return [], np.zeros((0, len(self.stack.heads)), np.float32)
-        word_scale, char_scale = self.featurizer.token_scale(text)
-        feats = [t for _, _, t in tokens]
-        # One gather for every token's char n-grams, summed per token with reduceat.
-        lengths = np.array([len(t.char_ids) for t in feats])
-        char_ids = np.concatenate([t.char_ids for t in feats]) - model.WORD_BUCKETS
-        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-        contrib = np.add.reduceat(self._w_chars[char_ids], starts, axis=0) * char_scale
-        contrib += self._w_words[[t.word_id for t in feats]] * word_scale
-        if len(feats) > 1:
-            bigrams = [
-                self.featurizer.bigram_id(a, b) for a, b in zip(feats, feats[1:], strict=False)
-            ]
-            halves = self._w_words[bigrams] * (word_scale / 2)
-            contrib[:-1] += halves
-            contrib[1:] += halves
-        return [(s, e) for s, e, _ in tokens], contrib * self.stack.platt_slope
+    def batch_spans(
+        self,
+        norms: list[NormalizedText],
+        categories: list[dict[str, float]],
+        signals: list[Signals],
+        token_lists: list[list[model.TokenEntry]],
+    ) -> list[list[Span]]:
+        """Spans of every comment: lexicon hits, promotion evidence and the tokens that push a
+        gated category's decision past span_threshold. Token contributions are computed for
+        the whole batch at once, from the token lists the featurizer already built."""
+        out = [self.rule_spans(c, s) for c, s in zip(categories, signals, strict=True)]
+        gates = np.array(
+            [[c[head] >= self.span_gate for head in SPAN_HEADS] for c in categories], dtype=bool
+        ).reshape(len(categories), len(SPAN_HEADS))
+        chosen = [i for i in np.flatnonzero(gates.any(axis=1)) if token_lists[i]]
+        if not chosen:
+            return out
+        batch = model.TokenBatch([token_lists[i] for i in chosen])
+        contrib = self._token_contributions(batch)
+        # A token counts for a category only where that category passed the gate.
+        strong = (contrib >= self.span_threshold) & gates[chosen][batch.text_of_token]
+        for k in np.unique(batch.text_of_token[strong.any(axis=1)]):
+            i = chosen[k]
+            text = norms[i].text
+            positions = [m.span() for m in model.TOKEN_RE.finditer(text)]
+            rows = strong[batch.starts[k] : batch.starts[k + 1]]
+            for column, category in enumerate(SPAN_HEADS):
+                for token in np.flatnonzero(rows[:, column]):
+                    start, end = positions[token]
+                    out[i].append(Span(*norms[i].to_original(start, end), category))
+        return out
 
-    def spans(
-        self, norm: NormalizedText, categories: dict[str, float], signal: Signals
-    ) -> list[Span]:
+    def rule_spans(self, categories: dict[str, float], signal: Signals) -> list[Span]:
         spans = [Span(h.start, h.end, h.category) for h in signal.hits if h.category in categories]
         if categories["promotion"] >= self.span_gate and signal.promotion.score > 0:
             spans.extend(Span(s, e, "promotion") for s, e in signal.promotion.spans)
-        gated = [c for c in SPAN_HEADS if categories[c] >= self.span_gate]
-        if gated:
-            positions, contrib = self.token_contributions(norm.text)
-            for category in gated:
-                column = contrib[:, self._heads[category]] if len(positions) else []
-                for (start, end), value in zip(positions, column, strict=True):
-                    if value >= self.span_threshold:
-                        spans.append(Span(*norm.to_original(start, end), category))
         return spans
+
+    def _token_contributions(self, batch: model.TokenBatch) -> np.ndarray:
+        """Each token's share of each SPAN_HEADS decision value, in Platt-scaled units:
+        its char n-grams and unigram in full, each bigram it is part of by half, under its
+        text's block scales. (tokens, len(SPAN_HEADS)) float32."""
+        token_starts = batch.token_char_starts()
+        char_sums = np.add.reduceat(
+            self._span_w_chars[batch.char_columns()], token_starts[:-1], axis=0
+        )
+        texts = batch.text_of_token
+        text_chars = np.maximum(token_starts[batch.starts[1:]] - token_starts[batch.starts[:-1]], 1)
+        text_words = np.maximum(2 * batch.counts - 1, 1)
+        # Python-float scales applied to float32 arrays act as float32: cast the same way.
+        char_scale = (1.0 / np.sqrt(text_chars)).astype(np.float32)
+        word_scale = 1.0 / np.sqrt(text_words)
+        contrib = char_sums * char_scale[texts, None]
+        unigrams = (batch.word_hashes % np.uint64(model.WORD_BUCKETS)).astype(np.int64)
+        contrib += self._span_w_words[unigrams] * word_scale.astype(np.float32)[texts, None]
+        pairs = np.flatnonzero(batch.has_next())
+        if len(pairs):
+            bigrams = batch.bigram_columns()[pairs].astype(np.int64)
+            half_scale = (word_scale / 2).astype(np.float32)[texts[pairs], None]
+            halves = self._span_w_words[bigrams] * half_scale
+            contrib[pairs] += halves
+            contrib[pairs + 1] += halves
+        return contrib * self._span_slope
