@@ -207,12 +207,52 @@ APPROVE_GRID = (
 )
 # Languages with labelled violations; each must keep its own miss rate under the limit.
 MISS_LANGUAGES = ("en", "ar", "fa", "tr")
+# The bands are widened on one half of the dev split with a margin under the 2% target, so
+# that the other half (and unseen comments) stay under it: measured, the held-out half's miss
+# runs a few tenths of a point above the tuning half's.
+TUNING_MAX_MISS = 0.015
+# A category with fewer labelled violations than this in the tuning half (threat) cannot
+# vouch for a wide band; its approve band stays at most THIN_APPROVE_CAP.
+THIN_POSITIVES = 50
+THIN_APPROVE_CAP = 0.20
+
+
+def approved_mask(
+    approve: dict[str, float], reject: dict[str, float], scores: dict[str, np.ndarray]
+) -> np.ndarray:
+    """Which comments the policy approves: nothing rejects them and all are below their band."""
+    n = len(next(iter(scores.values())))
+    mask = np.ones(n, dtype=bool)
+    for c in CATEGORIES:
+        mask &= scores[c] < approve.get(c, UNLABELLED_APPROVE_BELOW)
+        mask &= scores[c] < reject.get(c, 1.01)
+    return mask
+
+
+def approval_figures(
+    approved: np.ndarray, labels: dict[str, np.ndarray], languages: np.ndarray
+) -> dict[str, float]:
+    """Approved share of violations per labelled language and overall, and of clean comments."""
+    y = labels["overall"]
+    figures = {
+        f"miss_{lang}": round(float(approved[(languages == lang) & (y == 1)].mean()), 4)
+        for lang in MISS_LANGUAGES
+        if ((languages == lang) & (y == 1)).any()
+    }
+    figures["miss_all"] = round(float(approved[y == 1].mean()), 4)
+    figures["clean_approved"] = round(float(approved[y == 0].mean()), 4)
+    return figures
 
 
 def relax_approve_bands(
-    bands: dict, scores: dict[str, np.ndarray], labels: dict[str, np.ndarray], languages: np.ndarray
+    bands: dict,
+    scores: dict[str, np.ndarray],
+    labels: dict[str, np.ndarray],
+    languages: np.ndarray,
+    max_miss: float = APPROVE_MAX_MISS,
 ) -> tuple[dict, dict[str, float]]:
-    """Widen the approve bands, one step at a time, while approvals miss <= 2% of violations.
+    """Widen the approve bands, one step at a time, while approvals miss <= max_miss of
+    violations.
 
     "Violations" are comments that break at least one guideline (the `overall` label), as a
     rejection decision sees them, and the limit holds in every labelled language on its own,
@@ -221,32 +261,25 @@ def relax_approve_bands(
     through (greedy coordinate ascent). Comments an automatic rejection takes are not approvals.
     """
     modelled = [c for c in CATEGORIES if bands.get(c)]
+    reject = {c: bands[c]["reject_above"] for c in modelled}
     y = labels["overall"]
-    rejected = np.zeros(len(y), dtype=bool)
-    for c in modelled:
-        rejected |= scores[c] >= bands[c]["reject_above"]
-    violating = {lang: (languages == lang) & (y == 1) for lang in MISS_LANGUAGES}
-    violating = {lang: mask for lang, mask in violating.items() if mask.any()}
-
-    def approved(trial: dict[str, float]) -> np.ndarray:
-        mask = ~rejected
-        for c in CATEGORIES:
-            mask &= scores[c] < trial.get(c, UNLABELLED_APPROVE_BELOW)
-        return mask
-
-    def misses(mask: np.ndarray) -> dict[str, float]:
-        return {lang: float(mask[v].mean()) for lang, v in violating.items()}
+    violating = [(languages == lang) & (y == 1) for lang in MISS_LANGUAGES]
+    violating = [mask for mask in violating if mask.any()]
+    cap = {
+        c: THIN_APPROVE_CAP if (labels[c] == 1).sum() < THIN_POSITIVES else reject[c]
+        for c in modelled
+    }
 
     chosen = {c: APPROVE_GRID[0] for c in modelled}
     while True:
-        current = approved(chosen)
+        current = approved_mask(chosen, reject, scores)
         best = None
         for c in modelled:
-            wider = [t for t in APPROVE_GRID if t > chosen[c] and t <= bands[c]["reject_above"]]
+            wider = [t for t in APPROVE_GRID if chosen[c] < t <= cap[c]]
             if not wider:
                 continue
-            trial = approved({**chosen, c: wider[0]})
-            if max(misses(trial).values()) > APPROVE_MAX_MISS:
+            trial = approved_mask({**chosen, c: wider[0]}, reject, scores)
+            if max(float(trial[v].mean()) for v in violating) > max_miss:
                 continue
             gained = int((trial & (y == 0)).sum() - (current & (y == 0)).sum())
             let_through = int((trial & (y == 1)).sum() - (current & (y == 1)).sum())
@@ -256,25 +289,57 @@ def relax_approve_bands(
         if best is None:
             break
         chosen[best[1]] = best[2]
-    final = approved(chosen)
+    final = approved_mask(chosen, reject, scores)
     relaxed = {}
     for c, band in bands.items():
         if band is None:
             relaxed[c] = None
             continue
-        positives = scores[c][labels[c] == 1]
-        approve = chosen.get(c, band["approve_below"])
         relaxed[c] = {
-            **band,
-            "approve_below": approve,
-            "approve_miss_rate": round(float((positives < approve).mean()), 4),
+            **{k: v for k, v in band.items() if k != "approve_miss_rate"},  # out-of-fold figure
+            "approve_below": chosen[c],
             # The share of this category's violations the whole policy would approve.
             "approved_share_of_violations": round(float(final[labels[c] == 1].mean()), 4),
         }
-    summary = {f"miss_{lang}": round(v, 4) for lang, v in misses(final).items()}
-    summary["miss_all"] = round(float(final[y == 1].mean()), 4)
-    summary["clean_approved"] = round(float(final[y == 0].mean()), 4)
-    return relaxed, summary
+    return relaxed, approval_figures(final, labels, languages)
+
+
+def is_band_tuning_row(row: Row) -> bool:
+    """The half of the dev split the approve bands are tuned on; the other half reports."""
+    return row.split == "dev" and datasets.hash_split(row.text, 2, salt="bands") == "dev"
+
+
+def dev_scores(scorer: CategoryScorer, rows: list[Row]) -> dict[str, np.ndarray]:
+    """The shipped scorer's category scores for rows it never trained on."""
+    results = scorer.score_many([normalize(r.text) for r in rows], [r.language for r in rows])
+    return {c: np.array([result.categories[c] for result in results]) for c in CATEGORIES}
+
+
+def choose_approve_bands(scorer: CategoryScorer, bands: dict, data: Path) -> tuple[dict, dict]:
+    """Approve bands from the final model's scores on one half of the dev split (the model
+    that ships, on comments it never saw: out-of-fold scores of the fold models run lower and
+    gave bands that approved half as many clean news comments), checked on the other half."""
+    dev = [r for r in datasets.load(data) if r.split == "dev"]
+    halves = {
+        "tuning": [r for r in dev if is_band_tuning_row(r)],
+        "held_out": [r for r in dev if not is_band_tuning_row(r)],
+    }
+    scores, labels, languages = {}, {}, {}
+    for name, rows in halves.items():
+        scores[name] = dev_scores(scorer, rows)
+        labels[name] = {c: np.array([r.labels[c] for r in rows]) for c in (*CATEGORIES, "overall")}
+        languages[name] = np.array([r.language for r in rows])
+    relaxed, tuning = relax_approve_bands(
+        bands, scores["tuning"], labels["tuning"], languages["tuning"], TUNING_MAX_MISS
+    )
+    approve = {c: b["approve_below"] for c, b in relaxed.items() if b}
+    reject = {c: b["reject_above"] for c, b in relaxed.items() if b}
+    held_out = approval_figures(
+        approved_mask(approve, reject, scores["held_out"]),
+        labels["held_out"],
+        languages["held_out"],
+    )
+    return relaxed, {"tuning_half": tuning, "held_out_half": held_out}
 
 
 def tune_spans(
@@ -357,11 +422,7 @@ def train(data: Path, out: Path, log=print) -> dict:
         y = np.array([r.labels[category] for r in rows])
         scores = np.array([c[0][category] for c in combined])
         bands[category] = choose_band(scores, y, y_overall)
-    all_scores = {c: np.array([x[0][c] for x in combined]) for c in CATEGORIES}
-    all_scores["overall"] = np.array([x[2] for x in combined])
-    all_labels = {c: np.array([r.labels[c] for r in rows]) for c in (*CATEGORIES, "overall")}
-    languages = np.array([r.language for r in rows])
-    bands, approval_summary = relax_approve_bands(bands, all_scores, all_labels, languages)
+    bands, approval_summary = choose_approve_bands(scorer, bands, data)
     model.save(out, stack, meta)
     metrics = {
         "version": meta["version"],
