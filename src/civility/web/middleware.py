@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
@@ -51,4 +52,55 @@ class BodySizeLimitMiddleware:
     def process_exception(self, request, exception):
         if isinstance(exception, RequestDataTooBig):
             return too_large_response(request)
+        return None
+
+
+# Slugs as Django's <slug:…> converter accepts them; anything else takes the normal route.
+_ARTICLE_PAGE = re.compile(r"/articles/(?P<slug>[-a-zA-Z0-9_]+)/")
+_COMMENTS_API = re.compile(r"/api/v1/articles/(?P<slug>[-a-zA-Z0-9_]+)/comments")
+
+
+class CachedPublicReadsMiddleware:
+    """Serve the two hot public reads straight from the per-article cache, before URL
+    resolution, the API framework, authentication and messages run (the profile showed those
+    cost more than the cached read itself):
+
+    - GET /api/v1/articles/<slug>/comments (the same JSON for everyone);
+    - GET /articles/<slug>/ without query parameters, for readers without a session cookie
+      (so certainly anonymous), once the page is prebuilt.
+
+    It sits after the session, locale, common (host check) and CSRF middleware and after
+    X-Frame-Options, so their work on requests and responses (language, Content-Length,
+    the CSRF cookie for the form's fresh token, security headers) is unchanged. Anything
+    else, an unknown article or a page not yet built falls through to the normal views."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = None
+        if request.method == "GET":
+            response = self._fast_response(request)
+        return response if response is not None else self.get_response(request)
+
+    @staticmethod
+    def _fast_response(request):
+        from civility.web.comments import cache as comment_cache
+
+        match = _COMMENTS_API.fullmatch(request.path_info)
+        if match:
+            article = comment_cache.get_article(match["slug"])
+            if article is None:
+                return None
+            from civility.web.api.api import comments_json_response
+
+            return comments_json_response(article)
+        match = _ARTICLE_PAGE.fullmatch(request.path_info)
+        if match and not request.GET and settings.SESSION_COOKIE_NAME not in request.COOKIES:
+            article = comment_cache.get_article(match["slug"])
+            if article is None:
+                return None
+            from civility.web.comments.views import cached_anonymous_page
+
+            return cached_anonymous_page(request, article, "articles/detail.html")
         return None

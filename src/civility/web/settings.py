@@ -43,9 +43,11 @@ MIDDLEWARE = [
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
+    # Above the read fast path so its responses get the header too (it only touches responses).
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "civility.web.middleware.CachedPublicReadsMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
 ROOT_URLCONF = "civility.web.urls"

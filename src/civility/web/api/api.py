@@ -115,18 +115,22 @@ def list_comments(request, slug: str):
     article = comment_cache.get_article(slug)
     if article is None:
         return error(404, "no article with this slug", "slug")
+    return comments_json_response(article)
 
-    def build() -> str:
+
+def comments_json_response(article) -> HttpResponse:
+    """The approved comments as JSON, served from the per-article cache as ready text and
+    rebuilt after each public change. The read fast path (middleware) serves this too."""
+
+    def build() -> bytes:  # bytes: nothing to encode per request
         comments = comment_cache.approved_comments(article)
         return json.dumps(
             {"article": article.slug, "count": len(comments), "comments": comments},
             ensure_ascii=False,
-        )
+        ).encode()
 
-    # Served from the per-article cache as ready JSON; rebuilt after each public change.
-    return HttpResponse(
-        comment_cache.cached_fragment("api-json", article, build), content_type="application/json"
-    )
+    body = comment_cache.cached_fragment("api-json", article, build)
+    return HttpResponse(body, content_type="application/json")
 
 
 @api.post(

@@ -5,6 +5,7 @@ list bumps in the database; so a process with a stale local cache simply misses 
 
 from __future__ import annotations
 
+import copy
 import time
 
 from django.conf import settings
@@ -55,13 +56,38 @@ def threaded(comments: list[dict]) -> list[dict]:
     return roots
 
 
+# This process's copy of fragments already fetched from the shared cache: a hot read then
+# skips unpickling (or a Redis round trip). Keys carry the comments version, so an entry is
+# never stale, only unused; the memo is simply emptied when it grows.
+_local_fragments: dict[str, object] = {}
+LOCAL_FRAGMENTS_MAX = 256
+
+
+def _remember(key: str, value):
+    if len(_local_fragments) >= LOCAL_FRAGMENTS_MAX:
+        _local_fragments.clear()
+    _local_fragments[key] = value
+    return value
+
+
+def peek_fragment(kind: str, article):
+    """The cached value for the article's current comments version, or None (nothing built)."""
+    key = _key(kind, article.pk, article.comments_version)
+    value = _local_fragments.get(key)
+    if value is None:
+        value = cache.get(key)
+        if value is not None:
+            _remember(key, value)
+    return value
+
+
 def cached_fragment(kind: str, article, build):
     """Something built from the article's comments (HTML, JSON), rebuilt after each change."""
-    key = _key(kind, article.pk, article.comments_version)
-    value = cache.get(key)
+    value = peek_fragment(kind, article)
     if value is None:
         value = build()
-        cache.set(key, value, TIMEOUT)
+        cache.set(_key(kind, article.pk, article.comments_version), value, TIMEOUT)
+        _remember(_key(kind, article.pk, article.comments_version), value)
     return value
 
 
@@ -90,7 +116,20 @@ def get_article(slug: str):
 
 
 def forget_article(article_id: int | None = None) -> None:
-    """Drop memoised articles (one by id, or all)."""
+    """Drop memoised articles (one by id, or all; all also empties the fragment memo)."""
+    if article_id is None:
+        _local_fragments.clear()
     for slug, (_, article) in list(_article_memo.items()):
         if article_id is None or article.pk == article_id:
             _article_memo.pop(slug, None)
+
+
+def comments_version_changed(article_id: int, version: int) -> None:
+    """This process just moved the article's comments version to `version`: update its
+    memoised copy instead of dropping it. A copy, so requests holding the old object are
+    unaffected; never backwards, since concurrent bumps may report out of order."""
+    for slug, (seen, article) in list(_article_memo.items()):
+        if article.pk == article_id and article.comments_version < version:
+            updated = copy.copy(article)
+            updated.comments_version = version
+            _article_memo[slug] = (seen, updated)

@@ -22,7 +22,7 @@ import logging
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 
 from civility.web import ratelimit
@@ -267,5 +267,21 @@ def author_history(comment: Comment) -> tuple[int, int]:
 
 def _comments_changed(article_id: int) -> None:
     """Invalidate the cached public comment list of one article (in every process)."""
-    Article.objects.filter(pk=article_id).update(comments_version=F("comments_version") + 1)
-    article_cache.forget_article(article_id)
+    if not connection.features.can_return_columns_from_insert:  # no UPDATE … RETURNING
+        Article.objects.filter(pk=article_id).update(comments_version=F("comments_version") + 1)
+        article_cache.forget_article(article_id)
+        return
+    # Learning the new version in the same statement lets this process keep its memoised
+    # article (the next read, or post, needs no query to find it).
+    table = connection.ops.quote_name(Article._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET comments_version = comments_version + 1 "  # noqa: S608 - our own table name
+            "WHERE id = %s RETURNING comments_version",
+            [article_id],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        article_cache.forget_article(article_id)
+    else:
+        article_cache.comments_version_changed(article_id, row[0])

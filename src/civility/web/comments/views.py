@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from django.conf import settings
 from django.http import Http404, HttpResponse
 from django.middleware.csrf import get_token
@@ -146,10 +148,32 @@ def render_comment_page(request, article, template: str, *, embed: bool = False)
         context["csrf_token"] = CSRF_PLACEHOLDER
         return render_to_string(template, context, request=request)
 
-    html = comment_cache.cached_fragment(f"page:{template}:{get_language()}", article, build)
-    response = HttpResponse(html.replace(CSRF_PLACEHOLDER, get_token(request)))
+    html = comment_cache.cached_fragment(_page_kind(template), article, build)
+    return _page_response(request, html)
+
+
+def _page_kind(template: str) -> str:
+    return f"page:{template}:{get_language()}"
+
+
+@functools.lru_cache(maxsize=64)
+def _page_parts(html: str) -> list[bytes]:
+    # Keyed by the cached string object itself (its hash is kept, equality is identity on a
+    # hit), so each request only joins ready bytes around its token.
+    return html.encode().split(CSRF_PLACEHOLDER.encode())
+
+
+def _page_response(request, html: str) -> HttpResponse:
+    response = HttpResponse(get_token(request).encode().join(_page_parts(html)))
     patch_vary_headers(response, ["Cookie", "Accept-Language"])
     return response
+
+
+def cached_anonymous_page(request, article, template: str) -> HttpResponse | None:
+    """The prebuilt anonymous page with this request's CSRF token, if it is already built;
+    None otherwise (the view then builds it). The caller vouches the reader is anonymous."""
+    html = comment_cache.peek_fragment(_page_kind(template), article)
+    return None if html is None else _page_response(request, html)
 
 
 @require_POST
