@@ -19,6 +19,9 @@ import re
 import zlib
 from array import array
 from dataclasses import dataclass
+from functools import lru_cache
+from itertools import chain
+from operator import itemgetter
 from pathlib import Path
 
 import numpy as np
@@ -33,10 +36,10 @@ LANGUAGE_COLUMNS: tuple[str, ...] = ("en", "ar", "fa", "tr", "ckb", "kmr", "othe
 EXTRA_CLIP = 3.0
 _CACHE_LIMIT = 300_000
 BIGRAM_MULTIPLIER = 0x9E3779B1
-# (crc32 of the word, number of distinct char n-grams, their char-block columns as int32 bytes).
-# Bytes, not arrays, so a batch's n-grams are joined with one b"".join and read with one
-# np.frombuffer instead of thousands of small numpy calls.
-TokenEntry = tuple[int, int, bytes]
+# A token's features as native-endian bytes: (crc32 of the word as uint32, the number of its
+# distinct char n-grams as int32, their char-block columns as int32). Bytes, not ints or
+# arrays, so a batch is read with three b"".join + np.frombuffer instead of per-token work.
+TokenEntry = tuple[bytes, bytes, bytes]
 
 
 def _crc(text: str) -> int:
@@ -46,15 +49,16 @@ def _crc(text: str) -> int:
 def _char_ngrams(word: str) -> set[bytes]:
     """The distinct char n-grams of the padded word, UTF-8 encoded (what crc32 hashes)."""
     padded = f" {word} "
-    low, high = CHAR_NGRAMS
     if padded.isascii():  # encode once and slice bytes: same n-grams, fewer encode calls
-        raw = padded.encode("ascii")
-        return {raw[i : i + n] for n in range(low, high + 1) for i in range(len(raw) - n + 1)}
-    return {
-        padded[i : i + n].encode("utf-8")
-        for n in range(low, high + 1)
-        for i in range(len(padded) - n + 1)
-    }
+        return set(map(padded.encode("ascii").__getitem__, _ngram_slices(len(padded))))
+    return {g.encode("utf-8") for g in map(padded.__getitem__, _ngram_slices(len(padded)))}
+
+
+@lru_cache(maxsize=256)
+def _ngram_slices(length: int) -> tuple[slice, ...]:
+    """Every CHAR_NGRAMS window of a string of this length, shortest n-grams first."""
+    low, high = CHAR_NGRAMS
+    return tuple(slice(i, i + n) for n in range(low, high + 1) for i in range(length - n + 1))
 
 
 class Featurizer:
@@ -73,7 +77,11 @@ class Featurizer:
         if len(self._cache) > _CACHE_LIMIT:
             self._cache.clear()
         columns = array("i", [h % CHAR_BUCKETS for h in map(zlib.crc32, _char_ngrams(word))])
-        entry = (_crc(word), len(columns), columns.tobytes())
+        entry = (
+            array("I", [_crc(word)]).tobytes(),
+            array("i", [len(columns)]).tobytes(),
+            columns.tobytes(),
+        )
         self._cache[word] = entry
         return entry
 
@@ -127,16 +135,17 @@ class TokenBatch:
         # starts[r]:starts[r + 1] are text r's tokens in the flat arrays.
         self.starts = np.zeros(len(token_lists) + 1, dtype=np.int64)
         np.cumsum(self.counts, out=self.starts[1:])
-        flat = [entry for tokens in token_lists for entry in tokens]
-        hashes, n_chars, char_bytes = zip(*flat, strict=True) if flat else ((), (), ())
-        self.word_hashes = np.array(hashes, dtype=np.uint64)
-        self.char_counts = np.array(n_chars, dtype=np.int64)
-        self._char_bytes = char_bytes
+        flat = list(chain.from_iterable(token_lists))
+        hashes = np.frombuffer(b"".join(map(itemgetter(0), flat)), dtype=np.uint32)
+        self.word_hashes = hashes.astype(np.uint64)
+        counts = np.frombuffer(b"".join(map(itemgetter(1), flat)), dtype=np.int32)
+        self.char_counts = counts.astype(np.int64)
+        self._char_bytes = b"".join(map(itemgetter(2), flat))
         self.text_of_token = np.repeat(np.arange(len(token_lists)), self.counts)
 
     def char_columns(self) -> np.ndarray:
         """Every token's char-block columns, token after token."""
-        return np.frombuffer(b"".join(self._char_bytes), dtype=np.int32)
+        return np.frombuffer(self._char_bytes, dtype=np.int32)
 
     def token_char_starts(self) -> np.ndarray:
         """Where each token's columns begin in `char_columns()` (length: tokens + 1)."""
