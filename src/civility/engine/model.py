@@ -16,16 +16,17 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import zlib
-from array import array
 from dataclasses import dataclass
-from functools import lru_cache
 from itertools import chain
 from operator import itemgetter
 from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
+
+from .ngram_hash import padded_ngram_crcs
 
 WORD_BUCKETS = 1 << 18
 CHAR_BUCKETS = 1 << 18
@@ -46,21 +47,6 @@ def _crc(text: str) -> int:
     return zlib.crc32(text.encode("utf-8"))
 
 
-def _char_ngrams(word: str) -> set[bytes]:
-    """The distinct char n-grams of the padded word, UTF-8 encoded (what crc32 hashes)."""
-    padded = f" {word} "
-    if padded.isascii():  # encode once and slice bytes: same n-grams, fewer encode calls
-        return set(map(padded.encode("ascii").__getitem__, _ngram_slices(len(padded))))
-    return {g.encode("utf-8") for g in map(padded.__getitem__, _ngram_slices(len(padded)))}
-
-
-@lru_cache(maxsize=256)
-def _ngram_slices(length: int) -> tuple[slice, ...]:
-    """Every CHAR_NGRAMS window of a string of this length, shortest n-grams first."""
-    low, high = CHAR_NGRAMS
-    return tuple(slice(i, i + n) for n in range(low, high + 1) for i in range(length - n + 1))
-
-
 class Featurizer:
     """Turns normalised texts (+ dense extras) into one CSR matrix. Stateless except a cache."""
 
@@ -71,26 +57,40 @@ class Featurizer:
 
     def token(self, word: str) -> TokenEntry:
         cached = self._cache.get(word)
-        return cached if cached is not None else self._hash_word(word)
+        return cached if cached is not None else self._hash_words([word])[word]
 
-    def _hash_word(self, word: str) -> TokenEntry:
-        if len(self._cache) > _CACHE_LIMIT:
+    def _hash_words(self, words: list[str]) -> dict[str, TokenEntry]:
+        """Hash new words in one vectorised pass (ngram_hash.py) and cache them."""
+        crcs, _, counts = padded_ngram_crcs(words, *CHAR_NGRAMS)
+        columns = (crcs % np.uint32(CHAR_BUCKETS)).astype(np.int32).tobytes()
+        ends = np.cumsum(counts * 4).tolist()
+        counts_bytes = counts.astype(np.int32).tobytes()
+        entries = {}
+        start = 0
+        for i, (word, end) in enumerate(zip(words, ends, strict=True)):
+            entries[word] = (
+                _crc(word).to_bytes(4, sys.byteorder),
+                counts_bytes[4 * i : 4 * i + 4],
+                columns[start:end],
+            )
+            start = end
+        if len(self._cache) + len(entries) > _CACHE_LIMIT:
             self._cache.clear()
-        columns = array("i", [h % CHAR_BUCKETS for h in map(zlib.crc32, _char_ngrams(word))])
-        entry = (
-            array("I", [_crc(word)]).tobytes(),
-            array("i", [len(columns)]).tobytes(),
-            columns.tobytes(),
-        )
-        self._cache[word] = entry
-        return entry
+        self._cache.update(entries)
+        return entries
 
     def token_lists(self, texts: list[str]) -> list[list[TokenEntry]]:
         """Each text's tokens (TOKEN_RE matches, in order) as cache entries."""
         get = self._cache.get
-        hash_word = self._hash_word
-        # Entries are non-empty tuples, so `or` only calls _hash_word on a cache miss.
-        return [[get(w) or hash_word(w) for w in TOKEN_RE.findall(text)] for text in texts]
+        out = [[get(w) for w in TOKEN_RE.findall(text)] for text in texts]
+        missed = [i for i, entries in enumerate(out) if None in entries]
+        if missed:
+            # Words seen for the first time are hashed together, once each.
+            pending = [TOKEN_RE.findall(texts[i]) for i in missed]
+            new = self._hash_words(list({w: None for ws in pending for w in ws if get(w) is None}))
+            for i, words in zip(missed, pending, strict=True):
+                out[i] = [e or new[w] for e, w in zip(out[i], words, strict=True)]
+        return out
 
     def blocks(
         self,

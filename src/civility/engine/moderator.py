@@ -13,7 +13,7 @@ from .assessment import Assessment, Span
 from .language import detect_language, preload
 from .policy import Policy
 from .relevance import RelevanceScorer
-from .scoring import CategoryScorer
+from .scoring import CategoryScorer, preload_rules
 from .semantic import SemanticScorer
 from .text import normalize
 
@@ -74,6 +74,7 @@ class Moderator:
         policy = Policy.load(policy_path)
         scorer = _shipped_scorer()
         preload()  # so the first comment a server sees does not pay for loading language ID
+        preload_rules()  # likewise for compiling the lexicon and promotion phrases
         if semantic is None:
             semantic = os.environ.get("CIVILITY_SEMANTIC", "1") != "0"
         return cls(scorer, policy, semantic=_shipped_semantic() if semantic else None)

@@ -21,6 +21,7 @@ import numpy as np
 
 from . import model
 from .assessment import ABUSE_KINDS, CATEGORIES, Span
+from .detectors import lexicon, promotion
 from .detectors.lexicon import LexiconHit, find_hits, lexicon_features
 from .detectors.promotion import PromotionSignals, promotion_signals
 from .text import NormalizedText
@@ -53,6 +54,13 @@ class Signals:
     hits: list[LexiconHit]
     promotion: PromotionSignals
     extras: dict[str, float]
+
+
+def preload_rules() -> None:
+    """Compile every lexicon and promotion phrase now: a one-time cost per process (about a
+    second) that would otherwise fall on the first comments in each language."""
+    lexicon.preload()
+    promotion.preload()
 
 
 def comment_signals(norm: NormalizedText, language: str) -> Signals:

@@ -270,6 +270,12 @@ class PhraseMatcher:
             else None
         )
 
+    def compile_all(self) -> None:
+        """Compile every phrase now rather than on first use (a server's start-up)."""
+        for index, regex in enumerate(self._regexes):
+            if regex is None:
+                self._regexes[index] = re.compile(f"(?:{self._patterns[index]}){_WORD_AFTER}")
+
     def _wanted_words(self, text: str) -> frozenset[str] | set[str]:
         """The (de-doubled) words of `text` that begin some phrase; usually none at all."""
         words, heads = _words_and_heads(text)
@@ -482,6 +488,13 @@ def _sources(language: str) -> list[tuple[str, float]]:
     if own != "en":
         sources.append(("en", 1.0))
     return sources
+
+
+def preload() -> None:
+    """Build and compile every language's list now (about a second), so that the first
+    comments in each language do not pay for it."""
+    for language in LEXICON_LANGUAGES:
+        _compiled_list(language).matcher.compile_all()
 
 
 def _clear_caches() -> None:

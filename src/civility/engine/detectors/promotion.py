@@ -215,6 +215,11 @@ _CURRENCY_WORDS = frozenset(
 )
 
 
+def preload() -> None:
+    """Compile the keyword phrases now rather than on first use."""
+    _KEYWORDS.compile_all()
+
+
 def _mentions_money(original: str, folded: str) -> bool:
     if any(sign in original for sign in _CURRENCY_SIGNS):
         return True
