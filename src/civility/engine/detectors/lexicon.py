@@ -301,10 +301,10 @@ class PhraseMatcher:
         """Every (phrase index, start, end) match; phrases may overlap one another."""
         found = []
         wanted = self._wanted_words(text)
-        starts = _word_starts(text) if wanted else {}
         for word in wanted:
             candidates = self._candidates(word)
-            for position in starts.get(word, ()):
+            for occurrence in _word_finder(word).finditer(text):
+                position = occurrence.start()
                 for index in candidates:
                     regex = self._regexes[index]
                     if regex is None:
@@ -321,29 +321,13 @@ class PhraseMatcher:
         return found
 
 
-@lru_cache(maxsize=64)
-def _word_starts(text: str) -> dict[str, list[int]]:
-    """Where each (de-doubled) word of `text` starts, in order. Built once per comment and
-    shared by every matcher, instead of one compiled regex per word looked for."""
-    starts: dict[str, list[int]] = {}
-    collapsed = _COLLAPSED
-    for match in _WORD.finditer(text):
-        word = match.group()
-        key = collapsed.get(word)
-        if key is None:
-            if len(collapsed) > _COLLAPSED_LIMIT:
-                collapsed.clear()
-            key = collapsed[word] = _collapse_runs(word)
-        found = starts.get(key)
-        if found is None:
-            starts[key] = [match.start()]
-        else:
-            found.append(match.start())
-    return starts
-
-
-_COLLAPSED: dict[str, str] = {}  # word -> de-doubled word, for _word_starts
-_COLLAPSED_LIMIT = 200_000
+@lru_cache(maxsize=4096)
+def _word_finder(word: str) -> re.Pattern[str]:
+    """Finds a de-doubled word (each letter possibly doubled) as a whole word. The boundary
+    check comes after the first letter so that re can scan for that letter quickly."""
+    first = re.escape(word[0])
+    rest = "".join(re.escape(ch) + "+" for ch in word[1:])
+    return re.compile(first + r"(?<!\w\w)" + first + "*" + rest + _WORD_AFTER)
 
 
 @lru_cache(maxsize=64)
