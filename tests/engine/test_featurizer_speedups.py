@@ -87,5 +87,5 @@ def test_transform_matches_the_definition():
 def test_token_batch_marks_text_boundaries():
     featurizer = Featurizer(())
     batch = TokenBatch(featurizer.token_lists(["a b", "", "c", "d e f"]))
-    assert batch.has_next().tolist() == [True, False, False, True, True]
+    assert batch.has_next.tolist() == [True, False, False, True, True]
     assert batch.text_of_token.tolist() == [0, 0, 2, 3, 3, 3]

@@ -19,6 +19,7 @@ import re
 import sys
 import zlib
 from dataclasses import dataclass
+from functools import cached_property
 from itertools import chain
 from operator import itemgetter
 from pathlib import Path
@@ -96,21 +97,20 @@ class Featurizer:
         self,
         texts: list[str],
         extras: np.ndarray,
-        token_lists: list[list[TokenEntry]] | None = None,
+        batch: TokenBatch | None = None,
     ) -> list[sp.csr_matrix]:
         """The word, char and extras blocks (one row per text); see `transform`.
 
         A row's word block holds its unigrams, then its bigrams; repeated n-grams are summed
         (term counts), and each block of a row is scaled by 1/sqrt(number of n-grams in it),
-        which keeps long and short comments comparable. `token_lists` (from `token_lists`)
-        may be passed to avoid tokenising twice.
+        which keeps long and short comments comparable. `batch` (the texts' TokenBatch) may
+        be passed to avoid tokenising twice.
         """
-        if token_lists is None:
-            token_lists = self.token_lists(texts)
+        if batch is None:
+            batch = TokenBatch(self.token_lists(texts))
         n = len(texts)
-        batch = TokenBatch(token_lists)
-        words = self._block(batch.word_columns(), batch.word_indptr(), WORD_BUCKETS, n)
-        chars = self._block(batch.char_columns(), batch.char_indptr(), CHAR_BUCKETS, n)
+        words = self._block(batch.word_columns, batch.word_indptr, WORD_BUCKETS, n)
+        chars = self._block(batch.char_columns, batch.char_indptr, CHAR_BUCKETS, n)
         clipped = np.minimum(np.asarray(extras, dtype=np.float32).reshape(n, -1), EXTRA_CLIP)
         return [words, chars, sp.csr_matrix(clipped)]
 
@@ -131,6 +131,7 @@ class TokenBatch:
     a few numpy operations per batch instead of Python work per token."""
 
     def __init__(self, token_lists: list[list[TokenEntry]]):
+        self.token_lists = token_lists
         self.counts = np.fromiter(map(len, token_lists), dtype=np.int64, count=len(token_lists))
         # starts[r]:starts[r + 1] are text r's tokens in the flat arrays.
         self.starts = np.zeros(len(token_lists) + 1, dtype=np.int64)
@@ -143,19 +144,23 @@ class TokenBatch:
         self._char_bytes = b"".join(map(itemgetter(2), flat))
         self.text_of_token = np.repeat(np.arange(len(token_lists)), self.counts)
 
+    @cached_property
     def char_columns(self) -> np.ndarray:
         """Every token's char-block columns, token after token."""
         return np.frombuffer(self._char_bytes, dtype=np.int32)
 
+    @cached_property
     def token_char_starts(self) -> np.ndarray:
         """Where each token's columns begin in `char_columns()` (length: tokens + 1)."""
         out = np.zeros(len(self.char_counts) + 1, dtype=np.int64)
         np.cumsum(self.char_counts, out=out[1:])
         return out
 
+    @cached_property
     def char_indptr(self) -> np.ndarray:
-        return self.token_char_starts()[self.starts]
+        return self.token_char_starts[self.starts]
 
+    @cached_property
     def has_next(self) -> np.ndarray:
         """For each token but the last: whether the next token is in the same text."""
         same = np.ones(max(len(self.word_hashes) - 1, 0), dtype=bool)
@@ -163,29 +168,32 @@ class TokenBatch:
         same[ends[ends < len(same)]] = False
         return same
 
+    @cached_property
     def bigram_columns(self) -> np.ndarray:
         """Word-block column of each (token, next token) pair, all pairs (see has_next).
         Only the low 18 bits of the product matter, so wrapping uint64 arithmetic is exact."""
         h = self.word_hashes
         return ((h[:-1] * np.uint64(BIGRAM_MULTIPLIER)) ^ h[1:]) % np.uint64(WORD_BUCKETS)
 
+    @cached_property
     def word_indptr(self) -> np.ndarray:
         out = np.zeros(len(self.counts) + 1, dtype=np.int64)
         np.cumsum(np.maximum(2 * self.counts - 1, 0), out=out[1:])
         return out
 
+    @cached_property
     def word_columns(self) -> np.ndarray:
         """Each row's unigram columns followed by its bigram columns."""
-        indptr = self.word_indptr()
+        indptr = self.word_indptr
         out = np.empty(indptr[-1], dtype=np.int32)
         if not len(out):
             return out
         shift = (indptr[:-1] - self.starts[:-1])[self.text_of_token]  # row start - token start
         tokens = np.arange(len(self.word_hashes))
         out[tokens + shift] = self.word_hashes % np.uint64(WORD_BUCKETS)
-        pairs = np.flatnonzero(self.has_next())
+        pairs = np.flatnonzero(self.has_next)
         after_unigrams = shift[pairs] + self.counts[self.text_of_token[pairs]]
-        out[pairs + after_unigrams] = self.bigram_columns()[pairs]
+        out[pairs + after_unigrams] = self.bigram_columns[pairs]
         return out
 
 
