@@ -6,7 +6,14 @@ import zlib
 import numpy as np
 import pytest
 
-from civility.engine.model import CHAR_BUCKETS, CHAR_NGRAMS, WORD_BUCKETS, Featurizer, TokenBatch
+from civility.engine.model import (
+    _VECTORISE_FROM,
+    CHAR_BUCKETS,
+    CHAR_NGRAMS,
+    WORD_BUCKETS,
+    Featurizer,
+    TokenBatch,
+)
 from civility.engine.ngram_hash import padded_ngram_crcs
 
 WORDS = [
@@ -89,3 +96,17 @@ def test_token_batch_marks_text_boundaries():
     batch = TokenBatch(featurizer.token_lists(["a b", "", "c", "d e f"]))
     assert batch.has_next.tolist() == [True, False, False, True, True]
     assert batch.text_of_token.tolist() == [0, 0, 2, 3, 3, 3]
+
+
+def test_few_and_many_new_words_hash_alike():
+    words = [w for w in WORDS if re.fullmatch(r"\w+", w)]
+    few = Featurizer(())
+    one_at_a_time = [few.token_lists([word])[0][0] for word in words]  # per-word path
+    many = Featurizer(())
+    fillers = [f"filler{i}" for i in range(_VECTORISE_FROM)]  # enough new words to vectorise
+    all_at_once = many.token_lists([" ".join(words + fillers)])[0]
+    for word, entry, other in zip(words, one_at_a_time, all_at_once, strict=False):
+        assert entry[:2] == other[:2], word
+        assert sorted(np.frombuffer(entry[2], np.int32)) == sorted(
+            np.frombuffer(other[2], np.int32)
+        ), word

@@ -38,6 +38,7 @@ LANGUAGE_COLUMNS: tuple[str, ...] = ("en", "ar", "fa", "tr", "ckb", "kmr", "othe
 EXTRA_CLIP = 3.0
 _CACHE_LIMIT = 300_000
 BIGRAM_MULTIPLIER = 0x9E3779B1
+_VECTORISE_FROM = 16  # new words in a batch from which n-grams are hashed with numpy
 # A token's features as native-endian bytes: (crc32 of the word as uint32, the number of its
 # distinct char n-grams as int32, their char-block columns as int32). Bytes, not ints or
 # arrays, so a batch is read with three b"".join + np.frombuffer instead of per-token work.
@@ -46,6 +47,14 @@ TokenEntry = tuple[bytes, bytes, bytes]
 
 def _crc(text: str) -> int:
     return zlib.crc32(text.encode("utf-8"))
+
+
+def _word_ngram_crcs(word: str) -> list[int]:
+    """crc32 of each distinct char n-gram of " word " (what padded_ngram_crcs computes)."""
+    padded = f" {word} "
+    low, high = CHAR_NGRAMS
+    grams = {padded[i : i + n] for n in range(low, high + 1) for i in range(len(padded) - n + 1)}
+    return [zlib.crc32(gram.encode("utf-8")) for gram in grams]
 
 
 class Featurizer:
@@ -62,7 +71,12 @@ class Featurizer:
 
     def _hash_words(self, words: list[str]) -> dict[str, TokenEntry]:
         """Hash new words in one vectorised pass (ngram_hash.py) and cache them."""
-        crcs, _, counts = padded_ngram_crcs(words, *CHAR_NGRAMS)
+        if len(words) < _VECTORISE_FROM:  # a few words: numpy's fixed costs would dominate
+            per_word = [_word_ngram_crcs(word) for word in words]
+            crcs = np.array([crc for crcs in per_word for crc in crcs], dtype=np.uint32)
+            counts = np.array([len(crcs) for crcs in per_word], dtype=np.int64)
+        else:
+            crcs, _, counts = padded_ngram_crcs(words, *CHAR_NGRAMS)
         columns = (crcs % np.uint32(CHAR_BUCKETS)).astype(np.int32).tobytes()
         ends = np.cumsum(counts * 4).tolist()
         counts_bytes = counts.astype(np.int32).tobytes()
