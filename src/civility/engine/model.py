@@ -7,8 +7,9 @@ Features of a normalised comment (NormalizedText.text):
     misspellings that survive normalisation;
   * a few dense "extra" columns (lexicon and promotion features, language one-hot).
 
-Char n-grams are cached per word, so featurising is a dictionary lookup per token; scoring a
-batch is one sparse matrix product with the stacked weights. Hashing uses crc32, which is
+Char n-grams are cached per word, so featurising is a dictionary lookup per token (the words a
+batch meets for the first time are hashed together, see ngram_hash.py); scoring a batch is one
+sparse matrix product with the stacked weights. Hashing uses crc32, which is
 stable across processes and platforms, so artifacts need no vocabulary.
 """
 
@@ -70,7 +71,7 @@ class Featurizer:
         return cached if cached is not None else self._hash_words([word])[word]
 
     def _hash_words(self, words: list[str]) -> dict[str, TokenEntry]:
-        """Hash new words in one vectorised pass (ngram_hash.py) and cache them."""
+        """Hash new words (in one numpy pass, ngram_hash.py, unless they are few) and cache them."""
         if len(words) < _VECTORISE_FROM:  # a few words: numpy's fixed costs would dominate
             per_word = [_word_ngram_crcs(word) for word in words]
             crcs = np.array([crc for crcs in per_word for crc in crcs], dtype=np.uint32)
