@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import average_precision_score, f1_score, roc_auc_score
 
-from . import datasets
+from . import datasets, model
 from .assessment import CATEGORIES, DECISIONS
 from .datasets import UNKNOWN
 from .policy import Policy
@@ -36,16 +36,26 @@ def span_f1(predicted: set[int], gold: set[int]) -> float:
 
 
 def span_f1_of(scorer: CategoryScorer, prepared, probs: np.ndarray, idx) -> float:
-    """Mean SemEval span F1 of the rows `idx` of a prepared table (gold in row.extra['spans'])."""
-    scores = []
-    for i in idx:
-        row, signal, norm = prepared.rows[i], prepared.signals[i], prepared.norms[i]
-        categories, _, _ = scorer.combine_scores(row.language, signal, probs[i])
-        predicted = {
-            c for s in scorer.spans(norm, categories, signal) for c in range(s.start, s.end)
-        }
-        scores.append(span_f1(predicted, set(row.extra["spans"])))
-    return float(np.mean(scores)) if scores else float("nan")
+    """Mean SemEval span F1 of the rows `idx` of a prepared table (gold in row.extra['spans']),
+    with spans found exactly as `CategoryScorer.score_many` finds them."""
+    idx = list(idx)
+    if not idx:
+        return float("nan")
+    norms = [prepared.norms[i] for i in idx]
+    signals = [prepared.signals[i] for i in idx]
+    categories = [
+        scorer.combine_scores(prepared.rows[i].language, prepared.signals[i], probs[i])[0]
+        for i in idx
+    ]
+    batch = model.TokenBatch(scorer.featurizer.token_lists([n.text for n in norms]))
+    predicted = scorer.batch_spans(norms, categories, signals, batch)
+    scores = [
+        span_f1(
+            {c for s in spans for c in range(s.start, s.end)}, set(prepared.rows[i].extra["spans"])
+        )
+        for i, spans in zip(idx, predicted, strict=True)
+    ]
+    return float(np.mean(scores))
 
 
 def _macro_f1(y_true, y_pred) -> float:
