@@ -45,7 +45,7 @@ def score_file(args) -> int:
         for records in _batches(source, max(1, args.batch_size)):
             for line in score_records(moderator, records, first_line=line_no):
                 errors += "error" in line
-                sink.write(json.dumps(line, ensure_ascii=False) + "\n")
+                sink.write(_jsonl(line))
             line_no += len(records)
             if progress is not None:
                 progress.update(len(records))
@@ -56,6 +56,17 @@ def score_file(args) -> int:
             file=sys.stderr,
         )
     return 0
+
+
+def _jsonl(line: dict) -> str:
+    """One output line; readable UTF-8, or ASCII escapes where the input carried invalid
+    Unicode (a lone surrogate in an id) that cannot be written as UTF-8."""
+    text = json.dumps(line, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(line)
+    return text + "\n"
 
 
 def _batches(source: IO[str], size: int) -> Iterator[list[str]]:

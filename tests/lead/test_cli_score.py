@@ -119,3 +119,16 @@ def test_check_with_article_file_reports_relevance(tmp_path, capsys):
     )
     assert main(["check", "The troops question in Baghdad matters", "--article", str(article)]) == 0
     assert "relevance to the article" in capsys.readouterr().out
+
+
+def test_invalid_unicode_gets_an_error_line_not_a_crash(tmp_path):
+    lines = [
+        json.dumps({"id": 1, "text": "ok"}),
+        json.dumps({"id": 2, "text": "metro hours \ud800 good"}),
+        json.dumps({"id": "\ud800", "text": "hi"}),
+    ]
+    out = run_score(tmp_path, lines)
+    assert [row["id"] for row in out] == [1, 2, "\ud800"]
+    assert "decision" in out[0]
+    assert "invalid Unicode" in out[1]["error"]
+    assert "decision" in out[2]

@@ -101,6 +101,19 @@ def test_missing_policy_file_is_a_clear_error(tmp_path):
         Policy.load(tmp_path / "nope.toml")
 
 
-def test_a_comment_without_words_is_not_held_for_its_language():
-    verdict = Policy.default().decide(scores(), NO_KINDS, None, "other", wordless=True)
-    assert verdict.decision == "approve"
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ("bands = 3\n", "bands must be a table"),
+        ("[bands]\nprofanity = 0.5\n", "bands.profanity must be a table"),
+        ("relevance = 3\n", "relevance must be a table"),
+        ("[relevance]\nreview_below = 'x'\n", "relevance.review_below must be a number"),
+        ("[relevance]\nreview_below = 2\n", "relevance.review_below must be a number"),
+        ("[languages]\nmodelled = 'en'\n", "languages.modelled must be a list"),
+    ],
+)
+def test_wrongly_typed_policy_keys_are_clear_errors(tmp_path, toml, message):
+    path = tmp_path / "bad.toml"
+    path.write_text(toml)
+    with pytest.raises(PolicyError, match=message):
+        Policy.load(path)

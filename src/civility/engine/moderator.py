@@ -97,11 +97,11 @@ class Moderator:
         if not checked:
             return []
         norms = [normalize(text) for text, _, _ in checked]
-        languages = [detect_language(text, hint=lang) for text, _, lang in checked]
+        languages = [_language(text, lang) for text, _, lang in checked]
         results = self.scorer.score_many(norms, languages)
         self._add_semantic_evidence(checked, languages, results)
         assessments = []
-        for (text, article, _), norm, language, result in zip(
+        for (_, article, _), norm, language, result in zip(
             checked, norms, languages, results, strict=True
         ):
             relevance = (
@@ -109,13 +109,9 @@ class Moderator:
                 if article is not None
                 else None
             )
-            verdict = self.policy.decide(
-                result.categories,
-                result.abuse_kinds,
-                relevance,
-                language,
-                wordless=not any(ch.isalpha() for ch in text),
-            )
+            # A comment without words (emoji, digits) has no language the models read, so it
+            # goes to a human like any unmodelled language: "🖕🖕" is as easy to post as "👍".
+            verdict = self.policy.decide(result.categories, result.abuse_kinds, relevance, language)
             assessments.append(
                 Assessment(
                     decision=verdict.decision,
@@ -168,7 +164,61 @@ class Moderator:
             raise InputError(f"text is {len(text)} characters; the limit is {MAX_TEXT_CHARS}")
         if lang is not None and not isinstance(lang, str):
             raise InputError("lang must be a language code such as 'en', or omitted")
-        return text, Article.coerce(article), lang
+        article = Article.coerce(article)
+        _require_unicode(text, "text")
+        if article is not None:
+            _require_unicode(article.title, "article.title")
+            _require_unicode(article.body, "article.body")
+        return text, article, lang
+
+
+def _require_unicode(value: str, field: str) -> None:
+    """Lone surrogates cannot be stored, encoded or read by the language models."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InputError(f"{field} contains invalid Unicode (a lone surrogate)") from None
+
+
+def _script(text: str) -> str | None:
+    """'latin' or 'arabic' by the letters the text is mostly written in, else None."""
+    latin = arabic = 0
+    for ch in text:
+        if ch.isalpha():
+            if ch < "\u0250":
+                latin += 1
+            elif (
+                "\u0600" <= ch <= "\u06ff"
+                or "\u0750" <= ch <= "\u08ff"
+                or "\ufb50" <= ch <= "\ufeff"
+            ):
+                arabic += 1
+    letters = sum(ch.isalpha() for ch in text)
+    if letters and latin >= 0.8 * letters:
+        return "latin"
+    if letters and arabic >= 0.8 * letters:
+        return "arabic"
+    return None
+
+
+SCRIPT_OF_LANGUAGE = {
+    "en": "latin",
+    "tr": "latin",
+    "kmr": "latin",
+    "ar": "arabic",
+    "fa": "arabic",
+    "ckb": "arabic",
+}
+
+
+def _language(text: str, hint: str | None) -> str:
+    """The caller's language hint is trusted only where the text is written in that
+    language's script: a hint must not turn, say, Russian into "English" and so lift the rule
+    that unmodelled languages are never approved automatically."""
+    hinted = detect_language(text, hint=hint) if hint else None
+    if hinted and _script(text) == SCRIPT_OF_LANGUAGE.get(hinted):
+        return hinted
+    return detect_language(text)
 
 
 @lru_cache(maxsize=1)

@@ -58,7 +58,14 @@ class Policy:
         except tomllib.TOMLDecodeError as exc:
             raise PolicyError(f"policy is not valid TOML: {exc}") from exc
         bands = dict(base.bands) if base else {}
+        for key in ("bands", "relevance", "languages"):
+            if key in data and not isinstance(data[key], dict):
+                raise PolicyError(f"{key} must be a table ([{key}])")
         for name, raw in (data.get("bands") or {}).items():
+            if not isinstance(raw, dict):
+                raise PolicyError(
+                    f"bands.{name} must be a table with approve_below and reject_above"
+                )
             if name not in CATEGORIES:
                 raise PolicyError(
                     f"bands.{name}: unknown category (known: {', '.join(CATEGORIES)})"
@@ -80,15 +87,17 @@ class Policy:
             raise PolicyError(f"bands missing for: {', '.join(missing)}")
         relevance = data.get("relevance", {})
         languages = data.get("languages", {})
+        review_below = _probability(
+            relevance, "review_below", "relevance", base.relevance_review_below if base else 0.05
+        )
+        modelled = languages.get("modelled", base.modelled_languages if base else ["en"])
+        if isinstance(modelled, str) or not all(isinstance(code, str) for code in modelled):
+            raise PolicyError('languages.modelled must be a list of language codes, e.g. ["en"]')
         return cls(
             version=str(data.get("version", base.version if base else "custom")),
             bands=bands,
-            relevance_review_below=float(
-                relevance.get("review_below", base.relevance_review_below if base else 0.05)
-            ),
-            modelled_languages=frozenset(
-                languages.get("modelled", base.modelled_languages if base else ["en"])
-            ),
+            relevance_review_below=review_below,
+            modelled_languages=frozenset(modelled),
         )
 
     def decide(
@@ -97,17 +106,14 @@ class Policy:
         abuse_kinds: dict[str, float],
         relevance: float | None,
         language: str,
-        wordless: bool = False,
     ) -> Verdict:
-        """`wordless`: the comment has no letters (emoji, "+1"), so no language applies and
-        the unmodelled-language rule does not either."""
         violations = [c for c in CATEGORIES if categories[c] >= self.bands[c].reject_above]
         if violations:
             return Verdict("reject", [self._reason(c, abuse_kinds) for c in violations], violations)
         doubtful = [c for c in CATEGORIES if categories[c] >= self.bands[c].approve_below]
         if relevance is not None and relevance < self.relevance_review_below:
             doubtful.append("off_topic")
-        if language not in self.modelled_languages and not wordless:
+        if language not in self.modelled_languages:
             doubtful.append("unsupported_language")
         if doubtful:
             return Verdict("review", [self._reason(c, abuse_kinds) for c in doubtful], doubtful)
@@ -124,9 +130,11 @@ class Policy:
 
 
 def _probability(raw: dict, key: str, name: str, fallback: float | None) -> float:
+    """`name` is the table's dotted path ("profanity" means bands.profanity)."""
+    path = name if "." in name or name == "relevance" else f"bands.{name}"
     value = raw.get(key, fallback)
     if value is None:
-        raise PolicyError(f"bands.{name}.{key} is required")
+        raise PolicyError(f"{path}.{key} is required")
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= value <= 1.0:
-        raise PolicyError(f"bands.{name}.{key} must be a number between 0 and 1, got {value!r}")
+        raise PolicyError(f"{path}.{key} must be a number between 0 and 1, got {value!r}")
     return float(value)
