@@ -76,3 +76,11 @@ def test_serve_help_lists_host_port_workers():
     parser = Command().create_parser("civility", "serve")
     options = parser.parse_args(["--host", "0.0.0.0", "--port", "9000", "--workers", "3"])
     assert (options.host, options.port, options.workers) == ("0.0.0.0", 9000, 3)
+
+
+def test_serve_refuses_the_public_demo_key_off_loopback(settings):
+    from django.core.management import CommandError, call_command
+
+    settings.SECRET_KEY = settings.DEMO_SECRET_KEY
+    with pytest.raises(CommandError, match="public demo SECRET_KEY"):
+        call_command("serve", host="0.0.0.0")  # noqa: S104 - the refusal is the point

@@ -213,3 +213,17 @@ def test_only_post_and_no_csrf_token_needed(engine, db):
     strict = Client(enforce_csrf_checks=True)
     assert strict.get(URL).status_code == 405
     assert send(strict, coral_request("reject:threat")).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {**coral_request(), "author": {"id": "u", "role": ["ADMIN"]}},
+        {**coral_request(), "comment": {"body": None}},
+        {**coral_request(), "story": {"id": "s", "url": ["https://x"]}},
+    ],
+)
+def test_signed_but_wrongly_typed_fields_are_400_not_500(client, engine, db, payload):
+    response = send(client, payload)
+    assert response.status_code == 400
+    assert engine.calls == []

@@ -408,3 +408,16 @@ def test_oversized_body_is_413_and_never_scored(client, engine, api_key):
     assert error["code"] == 413 and error["status"] == "INVALID_ARGUMENT"
     assert "larger than the limit" in error["message"]
     assert engine.calls == []
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [("metro hours \ud800 good", "invalid Unicode"), ("nul \x00 byte", "NUL character")],
+)
+def test_unstorable_text_is_invalid_argument(client, engine, api_key, text, message):
+    payload = {"comment": {"text": text}, "requestedAttributes": {"TOXICITY": {}}}
+    response = call(client, api_key, payload)
+    assert response.status_code == 400
+    assert response.json()["error"]["status"] == "INVALID_ARGUMENT"
+    assert message in response.json()["error"]["message"]
+    assert engine.calls == []

@@ -10,8 +10,8 @@ BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = Path(os.environ.get("CIVILITY_DATA_DIR", Path.cwd() / "var"))
 
 DEBUG = os.environ.get("DEBUG", "0") == "1"
-_default_secret = "civility-demo-only-insecure-secret-key-change-me"  # noqa: S105 - demo default
-SECRET_KEY = os.environ.get("SECRET_KEY", _default_secret)
+DEMO_SECRET_KEY = "civility-demo-only-insecure-secret-key-change-me"  # noqa: S105 - demo default
+SECRET_KEY = os.environ.get("SECRET_KEY", DEMO_SECRET_KEY)
 ALLOWED_HOSTS = [
     h.strip()
     for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")

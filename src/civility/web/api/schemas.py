@@ -3,6 +3,18 @@
 from __future__ import annotations
 
 from ninja import Field, Schema
+from pydantic import field_validator
+
+
+def storable_text(value: str) -> str:
+    """Text a database can store: PostgreSQL refuses NUL, and no encoding takes lone surrogates."""
+    if "\x00" in value:
+        raise ValueError("contains a NUL character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("contains invalid Unicode (a lone surrogate)") from None
+    return value
 
 
 class ArticleIn(Schema):
@@ -13,6 +25,8 @@ class ArticleIn(Schema):
     # http(s) only: the URL becomes a link on the article page.
     url: str = Field("", max_length=500, pattern=r"^(https?://\S+)?$")
     comments_open: bool = True
+
+    _storable = field_validator("title", "body", "language", "url")(storable_text)
 
 
 class ArticleOut(Schema):

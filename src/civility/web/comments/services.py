@@ -101,6 +101,11 @@ def validate_comment(
         raise CommentError("text", "the comment is empty")
     if "\x00" in text or "\x00" in author:
         raise CommentError("text", "the comment contains a NUL character")
+    for field, value in (("author", author), ("email", email), ("text", text)):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise CommentError(field, "contains invalid Unicode (a lone surrogate)") from None
     if len(text) > MAX_COMMENT_CHARS:
         raise CommentError(
             "text", f"the comment is {len(text)} characters; the limit is {MAX_COMMENT_CHARS}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import zlib
 
 from django.conf import settings
 from django.http import Http404, HttpResponse
@@ -148,12 +149,18 @@ def render_comment_page(request, article, template: str, *, embed: bool = False)
         context["csrf_token"] = CSRF_PLACEHOLDER
         return render_to_string(template, context, request=request)
 
-    html = comment_cache.cached_fragment(_page_kind(template), article, build)
+    html = comment_cache.cached_fragment(_page_kind(template, article), article, build)
     return _page_response(request, html)
 
 
-def _page_kind(template: str) -> str:
-    return f"page:{template}:{get_language()}"
+def _page_kind(template: str, article) -> str:
+    # The page shows the article itself too: an edit (title, body, comments closed) must not
+    # be answered from a page built before it, even though no comment changed.
+    shown = "\x1f".join(
+        (article.title, article.body, article.language, article.url, str(article.comments_open))
+    )
+    stamp = zlib.crc32(shown.encode("utf-8", "surrogatepass"))
+    return f"page:{template}:{get_language()}:{stamp:08x}"
 
 
 @functools.lru_cache(maxsize=64)
@@ -172,7 +179,7 @@ def _page_response(request, html: str) -> HttpResponse:
 def cached_anonymous_page(request, article, template: str) -> HttpResponse | None:
     """The prebuilt anonymous page with this request's CSRF token, if it is already built;
     None otherwise (the view then builds it). The caller vouches the reader is anonymous."""
-    html = comment_cache.peek_fragment(_page_kind(template), article)
+    html = comment_cache.peek_fragment(_page_kind(template, article), article)
     return None if html is None else _page_response(request, html)
 
 

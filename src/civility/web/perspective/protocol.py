@@ -244,11 +244,22 @@ def _comment_text(body: dict) -> str:
     kind = comment.get("type", "PLAIN_TEXT")
     if kind != "PLAIN_TEXT":
         raise ProtocolError(f"comment.type {kind!r} is not supported; only PLAIN_TEXT is")
-    text = comment["text"]
+    text = _storable(comment["text"], "comment.text")
     if not text.strip():
         raise ProtocolError("Comment text was empty.")
     if len(text.encode("utf-8")) > MAX_COMMENT_BYTES:
         raise ProtocolError(f"Comment text too long: the limit is {MAX_COMMENT_BYTES} bytes.")
+    return text
+
+
+def _storable(text: str, field: str) -> str:
+    """Text the engine can read and a database can store (no NUL, no lone surrogates)."""
+    if "\x00" in text:
+        raise ProtocolError(f"{field} contains a NUL character")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ProtocolError(f"{field} contains invalid Unicode (a lone surrogate)") from None
     return text
 
 
@@ -320,7 +331,7 @@ def _context_article(raw: object) -> dict | None:
     for entry in entries:
         if not isinstance(entry, dict) or not isinstance(entry.get("text"), str):
             raise ProtocolError("each context.entries[] needs a text string")
-        texts.append(entry["text"])
+        texts.append(_storable(entry["text"], "context.entries[].text"))
     body = "\n\n".join(t for t in texts if t.strip())
     return {"title": "", "body": body} if body else None
 

@@ -172,15 +172,18 @@ def coral_moderate(request):
         return JsonResponse({"error": "missing or invalid X-Coral-Signature"}, status=401)
     try:
         data = json.loads(body)
-        text = html.unescape(strip_tags(data["comment"]["body"]))
-        role = data.get("author", {}).get("role", "COMMENTER")
+        raw_text = data["comment"]["body"]
+        role = (data.get("author") or {}).get("role", "COMMENTER")
         story_url = (data.get("story") or {}).get("url") or ""
     except (ValueError, TypeError, KeyError, AttributeError):
         return JsonResponse(
             {"error": "expected Coral's JSON with comment.body, author and story"}, status=400
         )
-    if not isinstance(text, str):
+    if not isinstance(raw_text, str):
         return JsonResponse({"error": "comment.body must be a string"}, status=400)
+    if not isinstance(role, str) or not isinstance(story_url, str):
+        return JsonResponse({"error": "author.role and story.url must be strings"}, status=400)
+    text = html.unescape(strip_tags(raw_text))
     if role in coral.TRUSTED_ROLES or not text.strip():
         return HttpResponse(status=204)
     try:

@@ -4,8 +4,9 @@ Static files are collected first and served by whitenoise, so no separate web se
 
 import os
 
+from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 
 def default_workers() -> int:
@@ -42,6 +43,9 @@ def warm_engine() -> str:
         return f"engine not available ({exc}); every comment will wait for a moderator"
 
 
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
 class Command(BaseCommand):
     help = "Run the site with gunicorn (a production server), serving static files itself."
 
@@ -53,6 +57,12 @@ class Command(BaseCommand):
         parser.add_argument("--quiet", action="store_true", help="no access log")
 
     def handle(self, *args, **options):
+        if settings.SECRET_KEY == settings.DEMO_SECRET_KEY and options["host"] not in LOOPBACK:
+            # The demo key is public: with it, sessions can be forged and IP hashes reversed.
+            raise CommandError(
+                f"refusing to serve on {options['host']} with the public demo SECRET_KEY; "
+                "set the SECRET_KEY environment variable (or serve on 127.0.0.1)"
+            )
         call_command("collectstatic", interactive=False, verbosity=0)
         self.stdout.write(warm_engine())
         self.stdout.write(f"Serving on http://{options['host']}:{options['port']}/ (Ctrl-C stops)")
