@@ -182,9 +182,10 @@ def _require_unicode(value: str, field: str) -> None:
 
 def _script(text: str) -> str | None:
     """'latin' or 'arabic' by the letters the text is mostly written in, else None."""
-    latin = arabic = 0
+    letters = latin = arabic = 0
     for ch in text:
         if ch.isalpha():
+            letters += 1
             if ch < "\u0250":
                 latin += 1
             elif (
@@ -193,7 +194,6 @@ def _script(text: str) -> str | None:
                 or "\ufb50" <= ch <= "\ufeff"
             ):
                 arabic += 1
-    letters = sum(ch.isalpha() for ch in text)
     if letters and latin >= 0.8 * letters:
         return "latin"
     if letters and arabic >= 0.8 * letters:
