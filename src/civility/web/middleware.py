@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import io
 import re
 
 from django.conf import settings
@@ -10,25 +10,14 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponse
 from django.template.loader import render_to_string
 
-
-def _wants_json(request) -> bool:
-    return (
-        request.path.startswith(("/api/", "/v1alpha1/", "/coral/"))
-        or "application/json" in request.headers.get("Accept", "")
-        or "application/json" in request.headers.get("Content-Type", "")
-    )
+from civility.web.errors import json_error, wants_json
 
 
 def too_large_response(request) -> HttpResponse:
     limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-    message = f"request body is larger than the limit of {limit} bytes"
-    if request.path.startswith("/v1alpha1/"):
-        # Perspective clients (Coral Talk among them) parse Google's error shape.
-        body = {"error": {"code": 413, "message": message, "status": "INVALID_ARGUMENT"}}
-        return HttpResponse(json.dumps(body), status=413, content_type="application/json")
-    if _wants_json(request):
-        body = {"error": message, "field": "body"}
-        return HttpResponse(json.dumps(body), status=413, content_type="application/json")
+    if wants_json(request):
+        message = f"request body is larger than the limit of {limit} bytes"
+        return json_error(request, 413, message, "body")
     html = render_to_string("too_large.html", {"limit": limit}, request=request)
     return HttpResponse(html, status=413)
 
@@ -47,12 +36,36 @@ class BodySizeLimitMiddleware:
             declared = 0
         if declared > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
             return too_large_response(request)
+        if _chunked_without_length(request.META) and not _read_chunked(request):
+            return too_large_response(request)
         return self.get_response(request)
 
     def process_exception(self, request, exception):
         if isinstance(exception, RequestDataTooBig):
             return too_large_response(request)
         return None
+
+
+def _chunked_without_length(meta) -> bool:
+    return (
+        "chunked" in meta.get("HTTP_TRANSFER_ENCODING", "").lower()
+        and not meta.get("CONTENT_LENGTH")
+        and "wsgi.input" in meta
+    )
+
+
+def _read_chunked(request) -> bool:
+    """A WSGI server hands a chunked body over decoded but without a Content-Length, and
+    Django then reads it as empty. Read it here, up to the limit, and give it to Django as
+    an ordinary body; False when it is over the limit. (Under `civility serve` the ASGI
+    front has done this already.)"""
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    body = request.META["wsgi.input"].read(limit + 1)
+    if len(body) > limit:
+        return False
+    request.META["CONTENT_LENGTH"] = str(len(body))
+    request._stream = io.BytesIO(body)
+    return True
 
 
 # Slugs as Django's <slug:…> converter accepts them; anything else takes the normal route.

@@ -36,6 +36,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: NUL in URLs/cookies refused, and every error on a JSON door in its JSON shape.
+    "civility.web.errors.JsonErrorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "civility.web.middleware.BodySizeLimitMiddleware",
@@ -51,6 +53,7 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "civility.web.urls"
+CSRF_FAILURE_VIEW = "civility.web.errors.csrf_failure"
 WSGI_APPLICATION = "civility.web.wsgi.application"
 
 TEMPLATES = [

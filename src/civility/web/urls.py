@@ -10,3 +10,9 @@ urlpatterns = [
     path("", include("civility.web.comments.urls")),
     path("", include("civility.web.articles.urls")),
 ]
+
+# JSON doors get their JSON error shape for these too (civility.web.errors).
+handler400 = "civility.web.errors.bad_request"
+handler403 = "civility.web.errors.permission_denied"
+handler404 = "civility.web.errors.page_not_found"
+handler500 = "civility.web.errors.server_error"

@@ -7,11 +7,12 @@ field), 401 without a valid bearer token, 403 without the permission, 404, 413 (
 from __future__ import annotations
 
 import json
+from typing import Literal
 
 from django.conf import settings
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
-from ninja import NinjaAPI, Query, Status
+from ninja import NinjaAPI, Path, Query, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 
@@ -19,8 +20,10 @@ from civility.web import ratelimit
 from civility.web.articles.models import Article
 from civility.web.comments import cache as comment_cache
 from civility.web.comments import services
-from civility.web.comments.models import STATUSES, Comment
-from civility.web.comments.views import client_ip
+from civility.web.comments.models import Comment
+from civility.web.comments.views import client_ip, public_parent
+from civility.web.errors import error_body
+from civility.web.text import MAX_ID
 
 from . import schemas
 from .models import ApiToken
@@ -45,16 +48,31 @@ bearer = BearerToken()
 
 
 def error(status: int, message: str, field: str | None = None) -> HttpResponse:
-    body = json.dumps({"error": str(message), "field": field}, ensure_ascii=False)
-    return HttpResponse(body, status=status, content_type="application/json")
+    return HttpResponse(
+        error_body(status, message, field), status=status, content_type="application/json"
+    )
+
+
+@api.exception_handler(Http404)
+def on_not_found(request, exc):
+    return error(404, str(exc) or "not found")
+
+
+# Pydantic's wording where it would puzzle a client.
+VALIDATION_MESSAGES = {"string_unicode": "contains invalid Unicode (a lone surrogate)"}
 
 
 @api.exception_handler(ValidationError)
 def on_validation_error(request, exc: ValidationError):
     first = exc.errors[0] if exc.errors else {}
-    loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "payload", "query", "path")]
+    # The field by name: list positions ("reasons.0") and the request part are left out.
+    loc = [
+        str(p)
+        for p in first.get("loc", ())
+        if not isinstance(p, int) and p not in ("body", "payload", "query", "path")
+    ]
     field = ".".join(loc) or None
-    message = first.get("msg", "invalid input")
+    message = VALIDATION_MESSAGES.get(first.get("type"), first.get("msg", "invalid input"))
     return error(400, f"{field}: {message}" if field else message, field)
 
 
@@ -149,11 +167,12 @@ def post_comment(request, slug: str, payload: schemas.CommentIn):
         return Status(404, {"error": "no article with this slug", "field": "slug"})
     parent = None
     if payload.parent is not None:
-        parent = Comment.objects.filter(pk=payload.parent, article=article).first()
+        # Only approved comments can be replied to; any other id gets the same answer, so the
+        # API does not tell which (pending, rejected) comment ids exist.
+        parent = public_parent(article, payload.parent)
         if parent is None:
-            return Status(
-                400, {"error": "parent: no such comment under this article", "field": "parent"}
-            )
+            message = "parent: no published comment with this id under this article"
+            return Status(400, {"error": message, "field": "parent"})
     try:
         comment = services.submit_comment(
             article,
@@ -204,24 +223,23 @@ def assess(request, payload: schemas.AssessIn):
 )
 def moderation_queue(
     request,
-    status: str = Query("pending", description="pending | approved | rejected | auto | all"),
-    article: str | None = Query(None, description="article slug"),
-    language: str | None = None,
+    status: Literal["pending", "approved", "rejected", "auto", "all"] = Query(
+        "pending", description="auto: decided by the policy"
+    ),
+    article: str | None = Query(None, max_length=200, description="article slug"),
+    language: str | None = Query(None, max_length=8),
     category: str | None = Query(
-        None, description="only comments whose score in this category is at least 0.5"
+        None,
+        max_length=40,
+        description="only comments whose score in this category is at least 0.5",
     ),
     q: str | None = Query(
         None, max_length=200, description="search in the text and the author name"
     ),
-    order: str = Query("oldest", description="oldest | risk"),
+    order: Literal["oldest", "risk"] = Query("oldest"),
     limit: int = Query(50, ge=1, le=200),
 ):
     _require(request, permission="comments.moderate_comment")
-    if status not in (*STATUSES, "auto", "all"):
-        message = "status: must be pending, approved, rejected, auto or all"
-        return Status(400, {"error": message, "field": "status"})
-    if order not in ("oldest", "risk"):
-        return Status(400, {"error": "order: must be oldest or risk", "field": "order"})
     items = queue_items(
         status=status,
         article=article,
@@ -246,7 +264,7 @@ def moderation_queue(
     },
     summary="Approve or reject a comment (appends to its decision trail)",
 )
-def decide(request, comment_id: int, payload: schemas.DecisionIn):
+def decide(request, payload: schemas.DecisionIn, comment_id: int = Path(..., ge=1, le=MAX_ID)):
     _require(request, permission="comments.moderate_comment")
     comment = get_object_or_404(Comment, pk=comment_id)
     try:

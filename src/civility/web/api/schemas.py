@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from ninja import Field, Schema
-from pydantic import field_validator
+from pydantic import StrictBool, field_validator
+
+from civility.engine.moderator import MAX_TEXT_CHARS
+from civility.web.comments.models import REASON_CODES
+from civility.web.comments.services import MAX_AUTHOR_CHARS, MAX_COMMENT_CHARS
+from civility.web.text import MAX_ID, storable_problem, visible_text_problem
 
 
 def storable_text(value: str) -> str:
     """Text a database can store: PostgreSQL refuses NUL, and no encoding takes lone surrogates."""
-    if "\x00" in value:
-        raise ValueError("contains a NUL character")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("contains invalid Unicode (a lone surrogate)") from None
+    problem = storable_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def visible_title(value: str) -> str:
+    problem = visible_text_problem(value, "title", allow_lines=False)
+    if problem:
+        raise ValueError(problem)
     return value
 
 
@@ -24,9 +35,10 @@ class ArticleIn(Schema):
     language: str = Field("en", max_length=8)
     # http(s) only: the URL becomes a link on the article page.
     url: str = Field("", max_length=500, pattern=r"^(https?://\S+)?$")
-    comments_open: bool = True
+    comments_open: StrictBool = True  # true or false; 0 and "no" are not booleans
 
-    _storable = field_validator("title", "body", "language", "url")(storable_text)
+    _storable = field_validator("body", "language", "url")(storable_text)
+    _visible = field_validator("title")(visible_title)
 
 
 class ArticleOut(Schema):
@@ -53,12 +65,21 @@ class CommentList(Schema):
     comments: list[PublicComment]
 
 
+# A language code such as en, ckb or pt-BR (the hint the engine reads; never stored as sent).
+LANGUAGE_CODE = r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8}){0,2}$"
+VISIBLE = "must have a visible letter, digit or emoji; NUL and other control characters are refused"
+
+
 class CommentIn(Schema):
-    author: str = Field(..., max_length=200)
+    author: str = Field(..., min_length=1, max_length=MAX_AUTHOR_CHARS, description=VISIBLE)
     email: str | None = Field(None, max_length=254)
-    text: str
-    parent: int | None = None
-    lang: str | None = Field(None, max_length=16, description="optional language hint, e.g. 'ckb'")
+    text: str = Field(..., min_length=1, max_length=MAX_COMMENT_CHARS, description=VISIBLE)
+    parent: int | None = Field(
+        None, ge=1, le=MAX_ID, description="id of an approved comment of this article"
+    )
+    lang: str | None = Field(
+        None, pattern=LANGUAGE_CODE, description="optional language hint, e.g. 'ckb'"
+    )
 
 
 class CommentCreated(Schema):
@@ -73,15 +94,21 @@ class ArticleText(Schema):
 
 
 class AssessIn(Schema):
-    text: str
+    text: str = Field(..., max_length=MAX_TEXT_CHARS)
     article: ArticleText | None = None
-    lang: str | None = None
+    lang: str | None = Field(None, pattern=LANGUAGE_CODE)
+
+
+Action = Literal["approve", "reject"]
+ReasonCode = Literal[REASON_CODES]
 
 
 class DecisionIn(Schema):
-    action: str = Field(..., description="approve | reject")
-    reasons: list[str] = Field(default_factory=list, description="reason codes; required to reject")
-    note: str = ""
+    action: Action
+    reasons: list[ReasonCode] = Field(
+        default_factory=list, max_length=len(REASON_CODES), description="required to reject"
+    )
+    note: str = Field("", max_length=2000)
 
 
 class DecisionOut(Schema):

@@ -27,6 +27,7 @@ from django.db.models import F
 
 from civility.web import ratelimit
 from civility.web.articles.models import Article
+from civility.web.text import clean_name, storable_problem, visible_text_problem
 
 from . import cache as article_cache
 from .models import (
@@ -84,28 +85,32 @@ def validate_comment(
     """Cleaned (author, email, text) or CommentError naming the field."""
     if not article.comments_open:
         raise CommentError("article", "comments are closed on this article")
-    author = (author or "").strip() if isinstance(author, str) else None
+    if not isinstance(author, str | None):
+        raise CommentError("author", "the name must be text")
+    author = clean_name(author or "")  # bidi controls could reorder what surrounds the name
     if not author:
         raise CommentError("author", "a name is required")
+    problem = visible_text_problem(author, "name", allow_lines=False)
+    if problem:
+        raise CommentError("author", problem)
     if len(author) > MAX_AUTHOR_CHARS:
         raise CommentError("author", f"the name is longer than {MAX_AUTHOR_CHARS} characters")
     email = (email or "").strip() if isinstance(email, str | None) else None
     if email is None:
         raise CommentError("email", "the e-mail must be text")
     if email:
+        problem = storable_problem(email)
+        if problem:
+            raise CommentError("email", f"the e-mail {problem}")
         try:
             validate_email(email)
         except ValidationError:
             raise CommentError("email", "the e-mail address is not valid") from None
     if not isinstance(text, str) or not text.strip():
         raise CommentError("text", "the comment is empty")
-    if "\x00" in text or "\x00" in author:
-        raise CommentError("text", "the comment contains a NUL character")
-    for field, value in (("author", author), ("email", email), ("text", text)):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise CommentError(field, "contains invalid Unicode (a lone surrogate)") from None
+    problem = visible_text_problem(text, "comment")
+    if problem:
+        raise CommentError("text", problem)
     if len(text) > MAX_COMMENT_CHARS:
         raise CommentError(
             "text", f"the comment is {len(text)} characters; the limit is {MAX_COMMENT_CHARS}"
@@ -225,6 +230,9 @@ def record_decision(
         raise DecisionError("reasons", "a rejection needs at least one reason code")
     if not isinstance(note, str) or len(note) > 2000:
         raise DecisionError("note", "the note must be text of at most 2000 characters")
+    problem = storable_problem(note)
+    if problem:
+        raise DecisionError("note", f"the note {problem}")
     if actor is None or not actor.is_authenticated:
         raise DecisionError("actor", "a decision needs a signed-in moderator")
     if not actor.has_perm("comments.moderate_comment"):

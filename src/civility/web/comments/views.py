@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from civility.web import ratelimit
 from civility.web.articles.models import Article
+from civility.web.text import parse_id
 
 from . import cache as comment_cache
 from .models import REJECTED, Comment
@@ -94,6 +95,14 @@ def client_ip(request) -> str:
     return request.META.get("REMOTE_ADDR", "")
 
 
+def public_parent(article: Article, comment_id: int | None) -> Comment | None:
+    """The approved comment of this article a reply may answer, or None (missing, pending,
+    rejected, another article's, or no id at all: all alike)."""
+    if comment_id is None:
+        return None
+    return Comment.objects.approved().filter(article=article, pk=comment_id).first()
+
+
 def comments_html(article: Article) -> tuple[str, int]:
     """The rendered, cached list of approved comments and how many there are."""
 
@@ -114,12 +123,10 @@ def comments_html(article: Article) -> tuple[str, int]:
 
 def section_context(request, article, *, embed=False, form_values=None, form_error=None) -> dict:
     html, count = comments_html(article)
-    reply_to = None
-    reply_id = (
+    reply_id = parse_id(
         request.POST.get("parent") if request.method == "POST" else request.GET.get("reply_to")
     )
-    if reply_id and str(reply_id).isdigit():
-        reply_to = Comment.objects.approved().filter(article=article, pk=int(reply_id)).first()
+    reply_to = public_parent(article, reply_id)
     return {
         "article": article,
         "comments_html": mark_safe(html),  # noqa: S308 - rendered by our autoescaping template
@@ -192,9 +199,9 @@ def post_comment(request, slug):
     parent_id = request.POST.get("parent", "")
     try:
         if parent_id:
-            if not parent_id.isdigit():
-                raise CommentError("parent", _("the comment replied to does not exist"))
-            parent = Comment.objects.filter(pk=int(parent_id), article=article).first()
+            # A pending or rejected comment is answered exactly like a missing one, so replies
+            # cannot be used to learn which comment ids exist.
+            parent = public_parent(article, parse_id(parent_id))
             if parent is None:
                 raise CommentError("parent", _("the comment replied to does not exist"))
         comment = submit_comment(

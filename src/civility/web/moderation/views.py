@@ -12,8 +12,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from civility.web.comments.models import APPROVE, Comment
 from civility.web.comments.services import DecisionError, author_history, record_decision
+from civility.web.errors import json_error
 
 from . import charts
 from .forms import (
@@ -58,11 +59,13 @@ def _wants_json(request: HttpRequest) -> bool:
 
 def _back_to_queue(request: HttpRequest, anchor: str = "") -> HttpResponse:
     target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(
+    # Only a path on this site; anything else (another host, or a bare word that redirect()
+    # would try to reverse as a view name) goes back to the queue.
+    if not target.startswith("/") or not url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         target = reverse("moderation:queue")
-    return redirect(target + anchor)
+    return HttpResponseRedirect(target + anchor)
 
 
 def _card(comment: Comment) -> dict:
@@ -117,18 +120,19 @@ def _querystring_without_page(request: HttpRequest) -> str:
 def decide(request: HttpRequest, comment_id: int) -> HttpResponse:
     comment = get_object_or_404(Comment, pk=comment_id)
     form = DecisionForm(request.POST)
-    error = None
+    error = field = None
     if form.is_valid():
         data = form.cleaned_data
         try:
             record_decision(comment, data["action"], data["reasons"], request.user, data["note"])
         except DecisionError as exc:
-            error = exc.message
+            error, field = exc.message, exc.field
     else:
         error = " ".join(e for errors in form.errors.values() for e in errors)
+        field = next((name for name in form.errors if name != "__all__"), "reasons")
     if error is not None:
         if _wants_json(request):
-            return JsonResponse({"error": error}, status=400)
+            return json_error(request, 400, error, field)
         messages.error(request, error)
         return _back_to_queue(request, f"#comment-{comment.pk}")
     status = "approved" if data["action"] == APPROVE else "rejected"

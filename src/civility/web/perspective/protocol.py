@@ -7,8 +7,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from civility.web.text import storable_problem
+
 # Perspective limits a comment to 20 KB of UTF-8.
 MAX_COMMENT_BYTES = 20 * 1024
+# clientToken and communityId as stored with suggestscore feedback (their column length).
+MAX_TOKEN_CHARS = 200
 
 # Languages the engine models, as the engine names them (civility.engine.language).
 ENGINE_LANGUAGES = ("en", "ar", "fa", "tr", "ckb", "kmr")
@@ -167,8 +171,8 @@ def parse_suggest(data: object) -> SuggestRequest:
         languages=languages,
         language_hint=hint,
         context_text=context_text,
-        community_id=_optional_string(body, "communityId") or "",
-        client_token=_optional_string(body, "clientToken"),
+        community_id=_optional_string(body, "communityId", MAX_TOKEN_CHARS) or "",
+        client_token=_optional_string(body, "clientToken", MAX_TOKEN_CHARS),
     )
 
 
@@ -252,14 +256,11 @@ def _comment_text(body: dict) -> str:
     return text
 
 
-def _storable(text: str, field: str) -> str:
+def _storable(text: str, field: str, max_chars: int | None = None) -> str:
     """Text the engine can read and a database can store (no NUL, no lone surrogates)."""
-    if "\x00" in text:
-        raise ProtocolError(f"{field} contains a NUL character")
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ProtocolError(f"{field} contains invalid Unicode (a lone surrogate)") from None
+    problem = storable_problem(text, max_chars)
+    if problem:
+        raise ProtocolError(f"{field} {problem}")
     return text
 
 
@@ -343,8 +344,10 @@ def _boolean(body: dict, name: str) -> bool:
     return value
 
 
-def _optional_string(body: dict, name: str) -> str | None:
+def _optional_string(body: dict, name: str, max_chars: int | None = None) -> str | None:
     value = body.get(name)
-    if value is not None and not isinstance(value, str):
+    if value is None:
+        return None
+    if not isinstance(value, str):
         raise ProtocolError(f"{name} must be a string")
-    return value
+    return _storable(value, name, max_chars)

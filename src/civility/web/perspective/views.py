@@ -6,7 +6,6 @@ They take JSON only, from servers rather than browsers, so CSRF does not apply: 
 from __future__ import annotations
 
 import html
-import json
 import logging
 
 from django.core.exceptions import RequestDataTooBig
@@ -16,6 +15,9 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from civility.web import ratelimit
+from civility.web.errors import json_error
+from civility.web.jsonbody import JsonBodyError, parse_json
+from civility.web.text import storable_problem
 
 from . import coral
 from .models import ApiKey, FeedbackExample
@@ -63,9 +65,9 @@ def _read_json(request) -> object:
     if len(body) > MAX_BODY_BYTES:
         raise ProtocolError("Request too large.", code=413)
     try:
-        return json.loads(body)
-    except (UnicodeDecodeError, ValueError):
-        raise ProtocolError("Invalid JSON payload received.") from None
+        return parse_json(body)
+    except JsonBodyError as exc:
+        raise ProtocolError(f"Invalid JSON payload received: {exc}.") from None
 
 
 def _perspective_call(request, handle):
@@ -159,30 +161,34 @@ def _suggestscore(key: ApiKey, data: object) -> JsonResponse:
 def coral_moderate(request):
     secrets = coral.signing_secrets()
     if not secrets:
-        return JsonResponse(
-            {"error": f"Coral moderation is not configured: set {coral.SECRET_ENV} on the server."},
-            status=503,
-        )
+        message = f"Coral moderation is not configured: set {coral.SECRET_ENV} on the server."
+        return json_error(request, 503, message)
     try:
         body = request.body
     except RequestDataTooBig:
-        return JsonResponse({"error": "request too large"}, status=413)
+        return json_error(request, 413, "request too large", "body")
     header = request.headers.get("X-Coral-Signature", "")
     if not coral.signature_valid(body, header, secrets):
-        return JsonResponse({"error": "missing or invalid X-Coral-Signature"}, status=401)
+        return json_error(request, 401, "missing or invalid X-Coral-Signature")
     try:
-        data = json.loads(body)
+        data = parse_json(body)
         raw_text = data["comment"]["body"]
         role = (data.get("author") or {}).get("role", "COMMENTER")
         story_url = (data.get("story") or {}).get("url") or ""
-    except (ValueError, TypeError, KeyError, AttributeError):
-        return JsonResponse(
-            {"error": "expected Coral's JSON with comment.body, author and story"}, status=400
-        )
+    except JsonBodyError as exc:
+        return json_error(request, 400, str(exc), "body")
+    except (TypeError, KeyError, AttributeError):
+        message = "expected Coral's JSON with comment.body, author and story"
+        return json_error(request, 400, message, "body")
     if not isinstance(raw_text, str):
-        return JsonResponse({"error": "comment.body must be a string"}, status=400)
-    if not isinstance(role, str) or not isinstance(story_url, str):
-        return JsonResponse({"error": "author.role and story.url must be strings"}, status=400)
+        return json_error(request, 400, "comment.body must be a string", "comment.body")
+    if not isinstance(role, str):
+        return json_error(request, 400, "author.role must be a string", "author.role")
+    if not isinstance(story_url, str):
+        return json_error(request, 400, "story.url must be a string", "story.url")
+    problem = storable_problem(story_url, max_chars=2000)
+    if problem:
+        return json_error(request, 400, f"story.url {problem}", "story.url")
     text = html.unescape(strip_tags(raw_text))
     if role in coral.TRUSTED_ROLES or not text.strip():
         return HttpResponse(status=204)

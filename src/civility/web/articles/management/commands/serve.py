@@ -1,6 +1,9 @@
 """`civility serve [--host H] [--port P] [--workers N]`: the site under gunicorn.
 
-Static files are collected first and served by whitenoise, so no separate web server is needed."""
+Static files are collected first and served by whitenoise. Workers are gunicorn's asyncio
+(ASGI) workers: each reads request bodies on its event loop, bounded in size and time
+(`civility.web.asgi`), before Django runs, so clients that send slowly cannot tie up the
+workers (docs/web.md has the measurements against sync and gthread workers)."""
 
 import os
 
@@ -13,19 +16,37 @@ def default_workers() -> int:
     return max(2, min(4, (os.cpu_count() or 1) * 2))
 
 
-def run_gunicorn(host: str, port: int, workers: int, threads: int = 1, quiet: bool = False) -> None:
+WORKER_CLASSES = ("asgi", "sync", "gthread")
+
+
+def run_gunicorn(
+    host: str,
+    port: int,
+    workers: int,
+    threads: int = 1,
+    quiet: bool = False,
+    worker_class: str = "asgi",
+) -> None:
     from gunicorn.app.base import BaseApplication
 
-    from civility.web.wsgi import application
+    if worker_class == "asgi":
+        from civility.web.asgi import application
+    else:  # kept for comparison (bench/slow_clients.py); one slow client holds a sync worker
+        from civility.web.wsgi import application
 
     class Server(BaseApplication):
         def load_config(self):
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
-            self.cfg.set("threads", threads)
+            self.cfg.set("worker_class", worker_class)
+            if worker_class != "asgi":
+                self.cfg.set("threads", threads)
             self.cfg.set("preload_app", True)  # the engine loads once, before forking
             self.cfg.set("accesslog", None if quiet else "-")
             self.cfg.set("timeout", 60)
+            self.cfg.set("keepalive", 5)
+            # gunicorn's control socket is one path per user: two servers would fight over it.
+            self.cfg.set("control_socket_disable", True)
 
         def load(self):
             return application
@@ -53,7 +74,16 @@ class Command(BaseCommand):
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
         parser.add_argument("--workers", type=int, default=default_workers())
-        parser.add_argument("--threads", type=int, default=1)
+        parser.add_argument(
+            "--threads", type=int, default=1, help="threads per worker (sync/gthread only)"
+        )
+        parser.add_argument(
+            "--worker-class",
+            choices=WORKER_CLASSES,
+            default="asgi",
+            help="asgi (default): slow clients wait on the event loop, not in a worker; "
+            "sync/gthread are kept for comparison only",
+        )
         parser.add_argument("--quiet", action="store_true", help="no access log")
 
     def handle(self, *args, **options):
@@ -73,4 +103,5 @@ class Command(BaseCommand):
             options["workers"],
             options["threads"],
             options["quiet"],
+            options["worker_class"],
         )
