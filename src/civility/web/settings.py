@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "civility.web.moderation",
     "civility.web.api",
     "civility.web.perspective",
+    "civility.web.ratelimit",
 ]
 
 MIDDLEWARE = [
@@ -148,6 +149,9 @@ def _limit(name: str, default: str) -> tuple[int, int]:
 CIVILITY_POST_LIMIT_PER_IP = _limit("CIVILITY_POST_LIMIT_PER_IP", "10/60")
 CIVILITY_POST_LIMIT_PER_AUTHOR = _limit("CIVILITY_POST_LIMIT_PER_AUTHOR", "5/60")
 CIVILITY_ASSESS_LIMIT_PER_IP = _limit("CIVILITY_ASSESS_LIMIT_PER_IP", "120/60")
+# Failed sign-ins (moderators and admin) before further attempts are refused for a while.
+CIVILITY_LOGIN_LIMIT_PER_ACCOUNT = _limit("CIVILITY_LOGIN_LIMIT_PER_ACCOUNT", "5/900")
+CIVILITY_LOGIN_LIMIT_PER_IP = _limit("CIVILITY_LOGIN_LIMIT_PER_IP", "20/900")
 CIVILITY_MAX_COMMENT_CHARS = int(os.environ.get("CIVILITY_MAX_COMMENT_CHARS", "2000"))
 USE_X_FORWARDED_FOR = os.environ.get("USE_X_FORWARDED_FOR", "0") == "1"
 # Static files are fingerprinted and compressed by whitenoise when collected (civility serve).

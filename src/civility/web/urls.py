@@ -1,8 +1,14 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from civility.web.login import ThrottledAuthenticationForm, ThrottledLoginView
+
+# The admin's sign-in is throttled like the moderators' (per account and per IP).
+admin.site.login_form = ThrottledAuthenticationForm
+
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("accounts/login/", ThrottledLoginView.as_view(), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/v1/", include("civility.web.api.urls")),
     path("", include("civility.web.perspective.urls")),

@@ -1,0 +1,156 @@
+"""Rate limits shared by every door that takes writes or paid-for work (posting, assessing,
+Perspective calls, signing in), held in one place for all server processes.
+
+A limit "count per seconds" is a token bucket: a burst of `count`, refilled at one every
+seconds/count (GCRA: one stored number per key, its "theoretical arrival time"). Unlike the
+fixed windows used before, no window boundary lets a second full burst through: 10 per 60 s
+never admits more than 10 in a moment, nor more than 10 + 1 per 6 s after.
+
+The buckets live in Redis when REDIS_URL is set, otherwise in the site's own database (the
+`ratelimit_bucket` table), so every worker process, and every host on the same database,
+counts against the same limit. Each check is one atomic statement."""
+
+from __future__ import annotations
+
+import math
+import random
+import threading
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import connection
+
+
+@dataclass(frozen=True)
+class Limit:
+    """At most `count` hits per `seconds` for one key."""
+
+    count: int
+    seconds: int
+
+    @property
+    def interval(self) -> float:
+        return self.seconds / max(1, self.count)
+
+
+class RateLimited(Exception):
+    def __init__(self, retry_after: int):
+        super().__init__(f"rate limit exceeded; retry after {retry_after} s")
+        self.retry_after = retry_after
+
+
+class _DatabaseStore:
+    """Buckets in the site's database: one upsert that only moves the bucket forward while
+    the limit allows, so concurrent processes cannot both take the last token."""
+
+    def _table(self) -> str:
+        from .models import Bucket
+
+        return connection.ops.quote_name(Bucket._meta.db_table)
+
+    def hit(self, key: str, limit: Limit, now: float) -> float | None:
+        table = self._table()
+        later = "GREATEST" if connection.vendor == "postgresql" else "MAX"
+        # Rows whose time has passed mean "full bucket": sweep them now and then.
+        if random.random() < 0.01:  # noqa: S311 - a sweep schedule, not a secret
+            with connection.cursor() as cursor:
+                cursor.execute(f"DELETE FROM {table} WHERE tat < %s", [now])  # noqa: S608
+        sql = (
+            f'INSERT INTO {table} ("key", tat) VALUES (%s, %s) '  # noqa: S608 - our table name
+            f'ON CONFLICT ("key") DO UPDATE SET tat = {later}({table}.tat, %s) + %s '
+            f"WHERE {later}({table}.tat, %s) + %s - %s <= %s RETURNING tat"
+        )
+        interval = limit.interval
+        params = [key, now + interval, now, interval, now, interval, now, limit.seconds]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            if cursor.fetchone() is not None:
+                return None
+            return self.peek(key, now)
+
+    def peek(self, key: str, now: float) -> float:
+        with connection.cursor() as cursor:
+            sql = f'SELECT tat FROM {self._table()} WHERE "key" = %s'  # noqa: S608 - our table
+            cursor.execute(sql, [key])
+            row = cursor.fetchone()
+        return now if row is None else max(float(row[0]), now)
+
+    def clear(self) -> None:
+        from .models import Bucket
+
+        Bucket.objects.all().delete()
+
+
+# The same algorithm as one Redis script: atomic, and the key expires once the bucket is full.
+_REDIS_HIT = """
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+local now, interval, period = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local base = math.max(tat, now)
+if base + interval - now > period then return tostring(base) end
+redis.call('SET', KEYS[1], tostring(base + interval), 'PX', math.ceil((base + interval - now) * 1000))
+return ''
+"""
+
+
+class _RedisStore:
+    def __init__(self, url: str):
+        import redis
+
+        self._client = redis.Redis.from_url(url, socket_timeout=0.5)
+        self._hit = self._client.register_script(_REDIS_HIT)
+
+    def hit(self, key: str, limit: Limit, now: float) -> float | None:
+        answer = self._hit(keys=[key], args=[repr(now), repr(limit.interval), limit.seconds])
+        return float(answer) if answer else None
+
+    def peek(self, key: str, now: float) -> float:
+        value = self._client.get(key)
+        return now if value is None else max(float(value), now)
+
+    def clear(self) -> None:
+        for key in self._client.scan_iter("civility:rl:*"):
+            self._client.delete(key)
+
+
+_store = None
+_store_lock = threading.Lock()
+
+
+def _get_store():
+    global _store
+    with _store_lock:
+        if _store is None:
+            url = getattr(settings, "REDIS_URL", "")
+            _store = _RedisStore(url) if url else _DatabaseStore()
+        return _store
+
+
+def _key(scope: str, key: str) -> str:
+    return f"civility:rl:{scope}:{key}"[:200]
+
+
+def _retry_after(tat: float, limit: Limit, now: float) -> int:
+    # The next hit fits once tat + interval - now <= seconds.
+    return max(1, math.ceil(tat + limit.interval - limit.seconds - now))
+
+
+def check(scope: str, key: str, limit: Limit) -> None:
+    """Count one hit for (scope, key); raise RateLimited when the bucket is empty."""
+    now = time.time()
+    tat = _get_store().hit(_key(scope, key), limit, now)
+    if tat is not None:
+        raise RateLimited(_retry_after(tat, limit, now))
+
+
+def peek(scope: str, key: str, limit: Limit) -> None:
+    """Raise RateLimited if a hit now would be refused, without counting one."""
+    now = time.time()
+    tat = _get_store().peek(_key(scope, key), now)
+    if tat + limit.interval - now > limit.seconds:
+        raise RateLimited(_retry_after(tat, limit, now))
+
+
+def reset() -> None:
+    """Forget all counts (tests)."""
+    _get_store().clear()

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class RatelimitConfig(AppConfig):
+    name = "civility.web.ratelimit"
+    label = "ratelimit"
+    default_auto_field = "django.db.models.BigAutoField"
