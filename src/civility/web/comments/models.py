@@ -39,7 +39,9 @@ class CommentQuerySet(models.QuerySet):
     def with_status(self) -> CommentQuerySet:
         """Annotate `current_status` (pending/approved/rejected), `decided_at` and
         `decided_automatically` from each comment's latest decision."""
-        latest = Decision.objects.filter(comment=OuterRef("pk")).order_by("-created", "-id")
+        # The trail's order is its id: a monotonic key given at insertion, under the comment's
+        # lock (services.record_decision), so "latest" never depends on clock readings.
+        latest = Decision.objects.filter(comment=OuterRef("pk")).order_by("-id")
         return self.annotate(
             latest_action=Subquery(latest.values("action")[:1]),
             decided_at=Subquery(latest.values("created")[:1]),
@@ -134,7 +136,7 @@ class Comment(models.Model):
 
     @property
     def latest_decision(self) -> Decision | None:
-        return self.decisions.order_by("-created", "-id").first()
+        return self.decisions.order_by("-id").first()
 
     def get_status_url(self) -> str:
         return reverse("comments:status", args=[self.status_token])
@@ -187,7 +189,9 @@ class Decision(models.Model):
     objects = DecisionQuerySet.as_manager()
 
     class Meta:
-        ordering = ["created", "id"]
+        # Insertion order; `created` follows it within a comment (never earlier than the
+        # decision before it), so reading the trail by either gives the same story.
+        ordering = ["id"]
         constraints = [
             models.CheckConstraint(
                 condition=Q(action__in=[APPROVE, REJECT]), name="decision_action_valid"

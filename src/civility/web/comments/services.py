@@ -24,6 +24,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import connection, transaction
 from django.db.models import F
+from django.utils import timezone
 
 from civility.web import ratelimit
 from civility.web.articles.models import Article
@@ -237,10 +238,22 @@ def record_decision(
         raise DecisionError("actor", "a decision needs a signed-in moderator")
     if not actor.has_perm("comments.moderate_comment"):
         raise DecisionError("actor", "this user may not moderate comments")
-    was_approved = comment.status == APPROVED
-    decision = Decision.objects.create(
-        comment=comment, action=action, reasons=reasons, actor=actor, note=note
-    )
+    with transaction.atomic():
+        # Take the comment's row lock first (a write: on SQLite it takes the write lock too),
+        # so decisions on one comment are made one after another: ids then follow commit
+        # order, and each `created` is read after the previous decision was stored.
+        Comment.objects.filter(pk=comment.pk).update(ip_hash=F("ip_hash"))
+        previous = (
+            Decision.objects.filter(comment=comment)
+            .order_by("-id")
+            .values_list("action", "created")
+            .first()
+        )
+        was_approved = previous is not None and previous[0] == APPROVE
+        created = timezone.now() if previous is None else max(timezone.now(), previous[1])
+        decision = Decision.objects.create(
+            comment=comment, action=action, reasons=reasons, actor=actor, note=note, created=created
+        )
     comment.__dict__.pop("current_status", None)
     if was_approved or action == APPROVE:
         _comments_changed(comment.article_id)

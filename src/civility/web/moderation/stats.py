@@ -61,7 +61,7 @@ def dashboard_stats(days: int, now: datetime | None = None) -> DashboardStats:
 
     # Time to decision counts from posting to the FIRST decision: a later reversal is a
     # correction, not the moment the commenter got an answer.
-    first = Decision.objects.filter(comment=OuterRef("pk")).order_by("created", "id")
+    first = Decision.objects.filter(comment=OuterRef("pk")).order_by("id")
     timed = recent.annotate(
         first_at=Subquery(first.values("created")[:1]),
         first_policy=Subquery(first.values("actor_policy_version")[:1]),
