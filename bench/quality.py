@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 
-from civility.engine.evaluate import main
+from civility.engine.training.evaluate import main
 
 if __name__ == "__main__":
     raise SystemExit(main(sys.argv[1:]))

@@ -30,7 +30,7 @@ BUILTIN = [
 def sample_texts(data: str | None, n: int) -> list[str]:
     if not data:
         return [BUILTIN[i % len(BUILTIN)] + f" ({i})" for i in range(n)]
-    from civility.engine import datasets
+    from civility.engine.training import datasets
 
     rows = datasets.load(Path(data), {"olid", "c3", "offenseval_tr", "osact"})
     rows = [r for r in rows if r.split == "dev"] or rows

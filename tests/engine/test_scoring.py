@@ -95,7 +95,7 @@ def test_featurizer_is_stable_across_instances():
 
 
 def test_span_f1_follows_the_semeval_definition():
-    from civility.engine.evaluate import span_f1
+    from civility.engine.training.prepared import span_f1
 
     assert span_f1(set(), set()) == 1.0
     assert span_f1({1, 2}, set()) == 0.0
@@ -105,7 +105,7 @@ def test_span_f1_follows_the_semeval_definition():
 
 
 def test_band_choice_meets_its_precision_and_miss_targets():
-    from civility.engine.train import APPROVE_MAX_MISS, REJECT_PRECISION, choose_band
+    from civility.engine.training.train import APPROVE_MAX_MISS, REJECT_PRECISION, choose_band
 
     rng = np.random.default_rng(0)
     y = (rng.random(4000) < 0.4).astype(int)

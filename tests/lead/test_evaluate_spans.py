@@ -1,10 +1,9 @@
 """The span F1 that `civility train` tunes and `civility evaluate` reports runs on the shipped
 scorer, with spans found the way `score_many` finds them."""
 
-from civility.engine.datasets import Row
-from civility.engine.evaluate import span_f1, span_f1_of
 from civility.engine.moderator import _shipped_scorer
-from civility.engine.train import prepare
+from civility.engine.training.datasets import Row
+from civility.engine.training.prepared import prepare, span_f1, span_f1_of
 
 
 def test_span_f1_of_matches_score_many_spans():

@@ -92,7 +92,7 @@ class SemanticScorer:
         if not (folder / HEADS_FILE).exists() or not (folder / META_FILE).exists():
             raise FileNotFoundError(
                 f"semantic heads not found in {folder} (train them with "
-                "python -m civility.engine.train_semantic)"
+                "python -m civility.engine.training.train_semantic)"
             )
         meta = json.loads((folder / META_FILE).read_text("utf-8"))
         with np.load(folder / HEADS_FILE) as arrays:

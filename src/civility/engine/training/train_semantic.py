@@ -1,4 +1,4 @@
-"""`python -m civility.engine.train_semantic --data ../shared/data --out DIR`: semantic-tier heads.
+"""`python -m civility.engine.training.train_semantic --data ../shared/data --out DIR`: semantic-tier heads.
 
 Recipe (docs/semantic-tier.md):
   1. a stratified subsample of datasets.load() (per language and source; every threat positive
@@ -29,7 +29,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
-from . import datasets, semantic
+from .. import semantic
+from . import datasets
 from .datasets import UNKNOWN, Row
 
 SEED = 20261127
@@ -185,8 +186,8 @@ def head_probabilities(fitted: dict[str, dict], X: np.ndarray) -> dict[str, np.n
 def fast_tier_scores(rows: list[Row]) -> dict[str, np.ndarray]:
     """The shipped fast tier's final per-category and overall scores (lexicon floors included)."""
     from .policy import Policy
+    from .prepared import prepare
     from .scoring import CategoryScorer
-    from .train import prepare
 
     scorer = CategoryScorer.load()
     prepared = prepare(rows, scorer.featurizer)

@@ -15,47 +15,12 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import average_precision_score, f1_score, roc_auc_score
 
-from . import datasets, model
-from .assessment import CATEGORIES, DECISIONS
+from ..assessment import CATEGORIES, DECISIONS
+from ..policy import Policy
+from ..scoring import CategoryScorer
+from . import datasets
 from .datasets import UNKNOWN
-from .policy import Policy
-from .scoring import CategoryScorer
-
-
-def span_f1(predicted: set[int], gold: set[int]) -> float:
-    """SemEval-2021 Task 5 per-comment F1 (both empty counts as a perfect match)."""
-    if not gold and not predicted:
-        return 1.0
-    if not gold or not predicted:
-        return 0.0
-    overlap = len(predicted & gold)
-    if overlap == 0:
-        return 0.0
-    precision, recall = overlap / len(predicted), overlap / len(gold)
-    return 2 * precision * recall / (precision + recall)
-
-
-def span_f1_of(scorer: CategoryScorer, prepared, probs: np.ndarray, idx) -> float:
-    """Mean SemEval span F1 of the rows `idx` of a prepared table (gold in row.extra['spans']),
-    with spans found exactly as `CategoryScorer.score_many` finds them."""
-    idx = list(idx)
-    if not idx:
-        return float("nan")
-    norms = [prepared.norms[i] for i in idx]
-    signals = [prepared.signals[i] for i in idx]
-    categories = [
-        scorer.combine_scores(prepared.rows[i].language, prepared.signals[i], probs[i])[0]
-        for i in idx
-    ]
-    batch = model.TokenBatch(scorer.featurizer.token_lists([n.text for n in norms]))
-    predicted = scorer.batch_spans(norms, categories, signals, batch)
-    scores = [
-        span_f1(
-            {c for s in spans for c in range(s.start, s.end)}, set(prepared.rows[i].extra["spans"])
-        )
-        for i, spans in zip(idx, predicted, strict=True)
-    ]
-    return float(np.mean(scores))
+from .prepared import is_span_tuning_row, prepare, span_f1_of
 
 
 def _macro_f1(y_true, y_pred) -> float:
@@ -75,8 +40,6 @@ def _binary_metrics(y: np.ndarray, scores: np.ndarray) -> dict:
 
 
 def evaluate(data: Path, models: Path | None, policy: Policy) -> dict:
-    from .train import is_span_tuning_row, prepare  # shares training-time featurisation
-
     scorer = CategoryScorer.load(models)
     wanted = set(datasets.TRAINABLE) | {"bias_madlibs", "ucc"}
     rows = [r for r in datasets.load(data, wanted) if r.split == "dev"]

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .assessment import ABUSE_KINDS, CATEGORIES
+from ..assessment import ABUSE_KINDS, CATEGORIES
 
 UNKNOWN = -1
 TARGETS: tuple[str, ...] = (*CATEGORIES, "overall")

@@ -13,19 +13,20 @@ import hashlib
 import json
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression, SGDClassifier
 from sklearn.model_selection import StratifiedKFold
 
-from . import datasets, model
-from .assessment import ABUSE_KINDS, CATEGORIES
+from .. import model
+from ..assessment import ABUSE_KINDS, CATEGORIES
+from ..language import SUPPORTED_LANGUAGES
+from ..scoring import KIND_HEADS, MODEL_CATEGORIES, CategoryScorer
+from ..text import normalize
+from . import datasets
 from .datasets import UNKNOWN, Row
-from .language import SUPPORTED_LANGUAGES
-from .scoring import KIND_HEADS, MODEL_CATEGORIES, CategoryScorer, comment_signals, extras_matrix
-from .text import normalize
+from .prepared import Prepared, is_span_tuning_row, prepare, span_f1_of
 
 SEED = 20261127
 FOLDS = 3
@@ -39,25 +40,6 @@ REJECT_PRECISION = 0.95
 # Band of a category without labels (vulgarity): the shipped default, kept as is.
 UNLABELLED_APPROVE_BELOW = 0.30
 APPROVE_MAX_MISS = 0.02
-
-
-@dataclass
-class Prepared:
-    rows: list[Row]
-    norms: list
-    signals: list
-    extra_names: tuple[str, ...]
-    X: object  # scipy CSR
-
-
-def prepare(rows: list[Row], featurizer: model.Featurizer | None = None) -> Prepared:
-    norms = [normalize(r.text) for r in rows]
-    signals = [comment_signals(n, r.language) for n, r in zip(norms, rows, strict=True)]
-    if featurizer is None:
-        featurizer = model.Featurizer(tuple(sorted(signals[0].extras)))
-    extras = extras_matrix(signals, featurizer.extra_names)
-    X = featurizer.transform([n.text for n in norms], extras)
-    return Prepared(rows, norms, signals, featurizer.extra_names, X)
 
 
 def head_labels(rows: list[Row], head: str) -> np.ndarray:
@@ -103,15 +85,6 @@ def fit_head(
     full_oof = np.full(len(y), np.nan)
     full_oof[known] = oof
     return clf.coef_[0].astype(np.float32), float(clf.intercept_[0]), slope, intercept, full_oof
-
-
-def is_span_tuning_row(row: Row) -> bool:
-    """The half of the toxic-spans dev split used to tune the span threshold."""
-    return (
-        row.source == "toxic_spans"
-        and row.split == "dev"
-        and datasets.hash_split(row.text, 2, salt="spans") == "dev"
-    )
 
 
 def lexicon_trust(prepared: Prepared) -> dict[str, float]:
@@ -345,8 +318,6 @@ def choose_approve_bands(scorer: CategoryScorer, bands: dict, data: Path) -> tup
 def tune_spans(
     scorer: CategoryScorer, prepared: Prepared, probs: np.ndarray, idx: np.ndarray
 ) -> dict:
-    from .evaluate import span_f1_of  # late import: evaluate imports this module
-
     best = {"f1": -1.0}
     for gate in (0.05, 0.1, 0.2, 0.35, 0.5):
         for threshold in (0.2, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7):
