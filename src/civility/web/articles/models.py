@@ -5,10 +5,12 @@ from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from civility.web.text import validate_visible
+
 
 class Article(models.Model):
     slug = models.SlugField(_("slug"), max_length=200, unique=True)
-    title = models.CharField(_("title"), max_length=300)
+    title = models.CharField(_("title"), max_length=300, validators=[validate_visible])
     body = models.TextField(_("body"), blank=True)
     language = models.CharField(_("language"), max_length=8, default="en")
     url = models.URLField(_("URL on the newsroom's site"), max_length=500, blank=True)
