@@ -181,6 +181,7 @@ def main(argv=None) -> int:
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "civility.web.settings",
+        "CIVILITY_PRODUCTION": "0",  # plain HTTP on 127.0.0.1: no HTTPS redirect
         "CIVILITY_DATA_DIR": str(data_dir),
         # The bench is one client IP posting far faster than any reader may.
         "CIVILITY_POST_LIMIT_PER_IP": "100000000/60",

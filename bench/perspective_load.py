@@ -111,6 +111,7 @@ def run(args) -> dict:
             **os.environ,
             "CIVILITY_DATA_DIR": data_dir,
             "DJANGO_SETTINGS_MODULE": "civility.web.settings",
+            "CIVILITY_PRODUCTION": "0",  # plain HTTP on 127.0.0.1: no HTTPS redirect
         }
         civility(env, "migrate", "--no-input")
         key = civility(env, "apikey", "add", "bench", "--qps", "1000000").split()[-1]

@@ -141,6 +141,7 @@ def main() -> None:
     data_dir = tempfile.mkdtemp(prefix="civility-slow-")
     env = {**os.environ, "CIVILITY_DATA_DIR": data_dir, "LOG_LEVEL": "ERROR"}
     env["DJANGO_SETTINGS_MODULE"] = "civility.web.settings"
+    env["CIVILITY_PRODUCTION"] = "0"  # plain HTTP on 127.0.0.1: no HTTPS redirect
     env.pop("DATABASE_URL", None)
     try:
         prepare(env)

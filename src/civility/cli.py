@@ -1,4 +1,4 @@
-"""`civility …`: the engine's commands (score, check, train, evaluate) and, for everything
+"""`civility …`: the engine's commands (score, assess, train, evaluate) and, for everything
 else, Django's manage.py (migrate, createsuperuser, serve, demo, moderator, apikey, …)."""
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import IO
 
-ENGINE_COMMANDS = {"score", "check", "train", "evaluate"}
+# `assess`, not `check`: `civility check [--deploy]` is Django's system check.
+ENGINE_COMMANDS = {"score", "assess", "train", "evaluate"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,6 +30,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _django_main(argv: list[str]) -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "civility.web.settings")
+    if argv and argv[0] == "demo":
+        # The demo serves plain HTTP on 127.0.0.1: production mode (HTTPS only) stays off.
+        os.environ.setdefault("CIVILITY_PRODUCTION", "0")
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(["civility", *argv])
@@ -46,14 +50,14 @@ def _engine_main(argv: list[str]) -> int:
     score.add_argument("--batch-size", type=int, default=512)
     score.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
 
-    check = sub.add_parser("check", help="print a readable verdict for one comment")
-    check.add_argument("text")
-    check.add_argument(
+    assess = sub.add_parser("assess", help="print a readable verdict for one comment")
+    assess.add_argument("text")
+    assess.add_argument(
         "--article", help="file with the article: title on the first line, body after"
     )
-    check.add_argument("--lang")
-    check.add_argument("--policy")
-    check.add_argument("--json", action="store_true", help="print the JSON contract instead")
+    assess.add_argument("--lang")
+    assess.add_argument("--policy")
+    assess.add_argument("--json", action="store_true", help="print the JSON contract instead")
 
     sub.add_parser(
         "train",

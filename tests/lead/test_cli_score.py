@@ -1,4 +1,4 @@
-"""`civility score` and `civility check` honour the output contract on every input."""
+"""`civility score` and `civility assess` honour the output contract on every input."""
 
 import json
 import subprocess
@@ -106,7 +106,7 @@ def test_missing_input_file_is_a_clear_error(tmp_path, capsys):
 
 
 def test_check_prints_a_readable_verdict(capsys):
-    assert main(["check", "I will kill you tomorrow"]) == 0
+    assert main(["assess", "I will kill you tomorrow"]) == 0
     out = capsys.readouterr().out
     assert out.split()[0] in {"APPROVE", "REJECT", "REVIEW"}
     assert "threat" in out
@@ -117,7 +117,9 @@ def test_check_with_article_file_reports_relevance(tmp_path, capsys):
     article.write_text(
         "Iraq and US resume security talks\nDelegations met in Baghdad to discuss troops."
     )
-    assert main(["check", "The troops question in Baghdad matters", "--article", str(article)]) == 0
+    assert (
+        main(["assess", "The troops question in Baghdad matters", "--article", str(article)]) == 0
+    )
     assert "relevance to the article" in capsys.readouterr().out
 
 

@@ -68,6 +68,33 @@ def _read_chunked(request) -> bool:
     return True
 
 
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors {ancestors}"
+)
+
+
+class ContentSecurityPolicyMiddleware:
+    """A strict Content-Security-Policy on every response: scripts, styles, images and forms
+    from this origin only, nothing inline, no plugins, no <base>. Framing is refused except
+    for the views marked `xframe_options_exempt` (the embed and the status page it shows),
+    which CIVILITY_EMBED_ANCESTORS may frame. Reader text can therefore never run as script,
+    even if a template forgot to escape it."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.framed = CSP.format(ancestors=settings.CIVILITY_EMBED_ANCESTORS)
+        self.unframed = CSP.format(ancestors="'none'")
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if "Content-Security-Policy" not in response:
+            framed = getattr(response, "xframe_options_exempt", False)
+            response["Content-Security-Policy"] = self.framed if framed else self.unframed
+        return response
+
+
 # Slugs as Django's <slug:…> converter accepts them; anything else takes the normal route.
 _ARTICLE_PAGE = re.compile(r"/articles/(?P<slug>[-a-zA-Z0-9_]+)/")
 _COMMENTS_API = re.compile(r"/api/v1/articles/(?P<slug>[-a-zA-Z0-9_]+)/comments")

@@ -10,6 +10,20 @@ BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = Path(os.environ.get("CIVILITY_DATA_DIR", Path.cwd() / "var"))
 
 DEBUG = os.environ.get("DEBUG", "0") == "1"
+
+
+def _flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    return (
+        default if value is None or value == "" else value.strip().lower() in ("1", "true", "yes")
+    )
+
+
+# Production mode, the default: HSTS, HTTPS redirect and secure cookies (below). Off only with
+# DEBUG=1, CIVILITY_PRODUCTION=0, or under `civility demo` (plain HTTP on 127.0.0.1).
+PRODUCTION = _flag("CIVILITY_PRODUCTION", not DEBUG)
+if PRODUCTION:
+    DEBUG = False
 DEMO_SECRET_KEY = "civility-demo-only-insecure-secret-key-change-me"  # noqa: S105 - demo default
 SECRET_KEY = os.environ.get("SECRET_KEY", DEMO_SECRET_KEY)
 ALLOWED_HOSTS = [
@@ -34,6 +48,7 @@ INSTALLED_APPS = [
     "civility.web.api",
     "civility.web.perspective",
     "civility.web.ratelimit",
+    "ninja",  # Swagger UI for /api/v1/docs from the package's own static files, not a CDN
 ]
 
 MIDDLEWARE = [
@@ -48,6 +63,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     # Above the read fast path so its responses get the header too (it only touches responses).
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "civility.web.middleware.ContentSecurityPolicyMiddleware",
     "civility.web.middleware.CachedPublicReadsMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -132,12 +148,28 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("MAX_REQUEST_BYTES", str(64 * 1024)))
 
 SESSION_COOKIE_HTTPONLY = True
-# Cross-site CMS embedding needs "None" here together with SECURE_COOKIES=1 (HTTPS).
+# Cross-site CMS embedding needs "None" here together with secure cookies (HTTPS).
 CSRF_COOKIE_SAMESITE = os.environ.get("CSRF_COOKIE_SAMESITE", "Lax")
 SESSION_COOKIE_SAMESITE = "Lax"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
-SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = os.environ.get("SECURE_COOKIES", "0") == "1"
+# HTTPS in production, each switch configurable for the proxy in front (docs/web.md).
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = _flag("SECURE_COOKIES", PRODUCTION)
+SECURE_SSL_REDIRECT = _flag("SECURE_SSL_REDIRECT", PRODUCTION)
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS") or (31536000 if PRODUCTION else 0))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _flag("SECURE_HSTS_INCLUDE_SUBDOMAINS", PRODUCTION)
+SECURE_HSTS_PRELOAD = _flag("SECURE_HSTS_PRELOAD", PRODUCTION)
+# The header a TLS-terminating proxy sets (and strips from clients) to say the request was
+# HTTPS; without it every proxied request would look like HTTP and be redirected forever.
+# Set SECURE_PROXY_SSL_HEADER= (empty) when the site takes HTTPS itself.
+_PROXY_HEADER = os.environ.get(
+    "SECURE_PROXY_SSL_HEADER", "HTTP_X_FORWARDED_PROTO" if PRODUCTION else ""
+)
+SECURE_PROXY_SSL_HEADER = (_PROXY_HEADER, "https") if _PROXY_HEADER else None
+# Content-Security-Policy on every response (civility.web.middleware.ContentSecurityPolicy):
+# everything from this origin only, no inline script or style. Pages meant to be framed (the
+# embed and the status page it shows) may be framed by these origins ("*": any site).
+CIVILITY_EMBED_ANCESTORS = os.environ.get("CIVILITY_EMBED_ANCESTORS", "*").replace(",", " ")
 
 
 # Posting limits: (comments, seconds) per client IP and per author name.

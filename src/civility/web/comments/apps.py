@@ -9,6 +9,7 @@ class CommentsConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_save
 
+        from civility.web import checks  # noqa: F401 - registers `check --deploy`'s own checks
         from civility.web.articles.models import Article
 
         from .cache import forget_article
