@@ -84,3 +84,19 @@ def test_serve_refuses_the_public_demo_key_off_loopback(settings):
     settings.SECRET_KEY = settings.DEMO_SECRET_KEY
     with pytest.raises(CommandError, match="public demo SECRET_KEY"):
         call_command("serve", host="0.0.0.0")  # noqa: S104 - the refusal is the point
+
+
+def test_moderator_add_staff_gives_a_cms_token_that_creates_articles(client):
+    plain = run("moderator", "add", "nadia").split()[-1]
+    cms = run("moderator", "add", "cms", "--staff").split()[-1]
+    article = {"slug": "from-the-cms", "title": "From the CMS", "body": "Text."}
+    for token, expected in ((plain, 403), (cms, 201)):
+        response = client.post(
+            "/api/v1/articles",
+            article,
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {token}",
+        )
+        assert response.status_code == expected
+    assert User.objects.get(username="cms").is_staff
+    assert Article.objects.filter(slug="from-the-cms").exists()

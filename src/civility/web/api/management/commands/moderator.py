@@ -1,6 +1,8 @@
-"""`civility moderator add NAME [--email E]`: a moderator account and an API token.
+"""`civility moderator add NAME [--email E] [--staff]`: a moderator account and an API token.
 
-The token is the last word of the output, so scripts can take it with `awk '{print $NF}'`."""
+`--staff` also lets the token create and update articles (`POST /api/v1/articles`): the
+account a CMS integration uses. The token is the last word of the output, so scripts can take
+it with `awk '{print $NF}'`."""
 
 import secrets
 
@@ -11,10 +13,13 @@ from civility.web.api.models import ApiToken
 from civility.web.comments.services import moderators_group
 
 
-def create_moderator(name: str, email: str = "", password: str | None = None):
+def create_moderator(name: str, email: str = "", password: str | None = None, staff=False):
     """(user, password or None if the account existed, raw API token)."""
     User = get_user_model()
     user, created = User.objects.get_or_create(username=name, defaults={"email": email})
+    if staff and not user.is_staff:
+        user.is_staff = True
+        user.save(update_fields=["is_staff"])
     new_password = None
     if created:
         new_password = password or secrets.token_urlsafe(12)
@@ -36,6 +41,11 @@ class Command(BaseCommand):
         add = sub.add_parser("add", help="create a moderator (or add a token to an existing one)")
         add.add_argument("name")
         add.add_argument("--email", default="")
+        add.add_argument(
+            "--staff",
+            action="store_true",
+            help="may also create and update articles through the API (a CMS integration)",
+        )
 
     def handle(self, *args, **options):
         if options["action"] != "add":
@@ -43,11 +53,15 @@ class Command(BaseCommand):
         name = options["name"].strip()
         if not name or len(name) > 150:
             raise CommandError("the name must be 1 to 150 characters")
-        user, password, token = create_moderator(name, options["email"])
+        user, password, token = create_moderator(name, options["email"], staff=options["staff"])
         if password:
             self.stdout.write(
                 f"Created moderator {user.username}; web sign-in password: {password}"
             )
         else:
             self.stdout.write(f"Moderator {user.username} exists; added to the Moderators group")
+        if user.is_staff:
+            self.stdout.write(
+                "Staff: the token may create and update articles (POST /api/v1/articles)"
+            )
         self.stdout.write(f"API token (shown once): {token}")
