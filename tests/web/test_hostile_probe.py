@@ -336,3 +336,55 @@ def test_a_chunked_body_over_the_limit_is_413(client, article, fake_engine, sett
     response = post_chunked(client, f"/api/v1/articles/{article.slug}/comments", body)
     assert response.status_code == 413
     assert response.json()["field"] == "body"
+
+
+# --- the schema and the code agree ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ("q=" + "x" * 201, "q"),
+        ("order=newest", "order"),
+        ("status=everything", "status"),
+        ("limit=0", "limit"),
+        ("colour=red", "colour"),
+    ],
+)
+def test_queue_parameters_outside_the_schema_are_400(client, mod_token, query, field):
+    response = client.get(
+        f"/api/v1/moderation/queue?{query}", HTTP_AUTHORIZATION=f"Bearer {mod_token}"
+    )
+    assert response.status_code == 400
+    assert response.json()["field"] == field
+
+
+@pytest.mark.parametrize("value", [0, 1, "yes", "true", None])
+def test_comments_open_must_be_a_json_boolean(client, staff_token, value):
+    response = post_json(
+        client,
+        "/api/v1/articles",
+        {"slug": "strict", "title": "Strict", "comments_open": value},
+        HTTP_AUTHORIZATION=f"Bearer {staff_token}",
+    )
+    assert response.status_code == 400
+    assert response.json()["field"] == "comments_open"
+
+
+def test_the_schema_says_what_the_code_enforces(client, db):
+    schema = client.get("/api/v1/openapi.json").json()
+    parts = schema["components"]["schemas"]
+    assert parts["CommentIn"]["properties"]["author"]["minLength"] == 1
+    assert parts["DecisionIn"]["properties"]["action"]["enum"] == ["approve", "reject"]
+    queue = schema["paths"]["/api/v1/moderation/queue"]["get"]["parameters"]
+    order = next(p for p in queue if p["name"] == "order")
+    assert order["schema"]["enum"] == ["oldest", "risk"]
+    for path, methods in schema["paths"].items():
+        if "post" in methods:
+            assert "413" in methods["post"]["responses"], path
+
+
+def test_an_article_given_as_an_array_is_400(client, db, fake_engine):
+    response = post_json(client, "/api/v1/assess", {"text": "hi", "article": [None, None]})
+    assert response.status_code == 400
+    assert response.json()["field"] == "article"

@@ -113,6 +113,7 @@ def _require(request, permission: str | None = None, staff: bool = False) -> Non
         400: schemas.Error,
         401: schemas.Error,
         403: schemas.Error,
+        413: schemas.Error,
     },
     summary="Create or update an article by slug (staff token)",
 )
@@ -157,6 +158,7 @@ def comments_json_response(article) -> HttpResponse:
         201: schemas.CommentCreated,
         400: schemas.Error,
         404: schemas.Error,
+        413: schemas.Error,
         429: schemas.Error,
     },
     summary="Post a comment; it is held for moderation unless the policy decides at once",
@@ -191,7 +193,13 @@ def post_comment(request, slug: str, payload: schemas.CommentIn):
 
 @api.post(
     "/assess",
-    response={200: dict, 400: schemas.Error, 429: schemas.Error, 503: schemas.Error},
+    response={
+        200: dict,
+        400: schemas.Error,
+        413: schemas.Error,
+        429: schemas.Error,
+        503: schemas.Error,
+    },
     summary="Run the engine on one text; the same JSON as one line of `civility score`",
 )
 def assess(request, payload: schemas.AssessIn):
@@ -213,6 +221,9 @@ def assess(request, payload: schemas.AssessIn):
         known = field if field in {"text", "article", "lang"} else None
         return Status(400, {"error": message, "field": known})
     return Status(200, result.to_dict())
+
+
+QUEUE_PARAMETERS = {"status", "article", "language", "category", "q", "order", "limit"}
 
 
 @api.get(
@@ -240,6 +251,12 @@ def moderation_queue(
     limit: int = Query(50, ge=1, le=200),
 ):
     _require(request, permission="comments.moderate_comment")
+    unknown = sorted(set(request.GET) - QUEUE_PARAMETERS)
+    if unknown:
+        message = (
+            f"unknown query parameter {unknown[0]!r}; known: {', '.join(sorted(QUEUE_PARAMETERS))}"
+        )
+        return Status(400, {"error": message, "field": unknown[0]})
     items = queue_items(
         status=status,
         article=article,
@@ -261,6 +278,7 @@ def moderation_queue(
         401: schemas.Error,
         403: schemas.Error,
         404: schemas.Error,
+        413: schemas.Error,
     },
     summary="Approve or reject a comment (appends to its decision trail)",
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from ninja import Field, Schema
-from pydantic import StrictBool, field_validator
+from pydantic import BaseModel, ConfigDict, StrictBool, field_validator
 
 from civility.engine.moderator import MAX_TEXT_CHARS
 from civility.web.comments.models import REASON_CODES
@@ -88,7 +88,10 @@ class CommentCreated(Schema):
     status_url: str
 
 
-class ArticleText(Schema):
+class ArticleText(BaseModel):
+    # A plain pydantic model: ninja's Schema would also build one from a JSON array.
+    model_config = ConfigDict(extra="ignore")
+
     title: str = ""
     body: str = ""
 

@@ -1,0 +1,77 @@
+"""Schemathesis against the OpenAPI schema of /api/v1, a bounded number of cases per operation
+(in-process, on SQLite and on PostgreSQL): no server errors, answers in the documented status
+codes, content types, headers and shapes, and schema-invalid requests refused.
+
+Every check schemathesis runs by default, but one: `positive_data_acceptance` expects every
+schema-valid request to succeed, and some rules cannot be written in JSON Schema portably —
+text must have a visible letter, digit or emoji and no control characters, a rejection must
+cite a reason. Those get a 400 naming the field, which the other checks hold to the schema.
+413 counts as refusing schema-invalid input (a value too long to fit a request body)."""
+
+from __future__ import annotations
+
+import pytest
+import schemathesis
+from django.contrib.auth.models import User
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
+from hypothesis import HealthCheck, settings
+from schemathesis.specs.openapi.checks import positive_data_acceptance
+
+from civility.web.api.models import ApiToken
+from civility.web.comments import services
+from civility.web.wsgi import application
+
+CASES_PER_OPERATION = 40
+
+
+# The schema as the site serves it, and the site itself as the app under test (in-process).
+CONFIG = schemathesis.Config.from_dict(
+    {
+        "checks": {
+            "negative_data_rejection": {
+                "expected-statuses": [400, 401, 403, 404, 405, 406, 409, 413, 415, 422, 429]
+            }
+        }
+    }
+)
+schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application, config=CONFIG)
+
+
+@pytest.fixture
+def keep_test_connection():
+    """Django's WSGI handler closes old database connections when a request ends, which would
+    close the test's transaction on PostgreSQL; Django's test client switches that off too."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def token(article, fake_engine, settings, keep_test_connection):
+    """A staff moderator's token (every operation is reachable), an article and comments to
+    act on, and posting limits out of the way (429 is documented, but would end the run)."""
+    settings.CIVILITY_POST_LIMIT_PER_IP = (100_000, 60)
+    settings.CIVILITY_POST_LIMIT_PER_AUTHOR = (100_000, 60)
+    settings.CIVILITY_ASSESS_LIMIT_PER_IP = (100_000, 60)
+    editor = User.objects.create_user("editor", "e@example.org", "pw-long-enough", is_staff=True)
+    editor.groups.add(services.moderators_group())
+    for i in range(3):
+        services.submit_comment(article, f"Reader {i}", "", f"hmm point {i}", ip="10.0.0.9")
+    return ApiToken.objects.issue(User.objects.get(pk=editor.pk))[1]
+
+
+@schema.parametrize()
+@settings(
+    max_examples=CASES_PER_OPERATION,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=list(HealthCheck),
+)
+def test_api_conforms_to_its_schema(case, token):
+    case.call_and_validate(
+        headers={"Authorization": f"Bearer {token}"},
+        excluded_checks=[positive_data_acceptance],
+    )
