@@ -173,6 +173,9 @@ def main(argv=None) -> int:
     # Sync workers (1 thread) measured faster than 2 x 4 gthread on 2 cores: see the docs.
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument(
+        "--worker-class", default="asgi", help="asgi (what serve runs), sync or gthread"
+    )
+    parser.add_argument(
         "--json", action="store_true", help="print one JSON object instead of a table"
     )
     args = parser.parse_args(argv)
@@ -217,6 +220,8 @@ def run_bench(args, env: dict, data_dir: Path) -> int:
             str(args.workers),
             "--threads",
             str(args.threads),
+            "--worker-class",
+            args.worker_class,
         ],
         env=env,
         stdout=subprocess.PIPE,

@@ -30,7 +30,9 @@ def run_gunicorn(
     from gunicorn.app.base import BaseApplication
 
     if worker_class == "asgi":
-        from civility.web.asgi import application
+        from civility.web.asgi import build_application
+
+        application = build_application(threads)
     else:  # kept for comparison (bench/slow_clients.py); one slow client holds a sync worker
         from civility.web.wsgi import application
 
@@ -39,7 +41,7 @@ def run_gunicorn(
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
             self.cfg.set("worker_class", worker_class)
-            if worker_class != "asgi":
+            if worker_class != "asgi":  # the ASGI front has its own thread pool (`threads`)
                 self.cfg.set("threads", threads)
             self.cfg.set("preload_app", True)  # the engine loads once, before forking
             self.cfg.set("accesslog", None if quiet else "-")
@@ -75,7 +77,7 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
         parser.add_argument("--workers", type=int, default=default_workers())
         parser.add_argument(
-            "--threads", type=int, default=1, help="threads per worker (sync/gthread only)"
+            "--threads", type=int, default=1, help="threads running Django in each worker"
         )
         parser.add_argument(
             "--worker-class",
