@@ -212,7 +212,7 @@ def assess(request, payload: schemas.AssessIn):
         moderator = services.engine_moderator()
     except (ImportError, OSError) as exc:
         return Status(503, {"error": f"the engine is not available: {exc}", "field": None})
-    article = payload.article.dict() if payload.article is not None else None
+    article = payload.article.model_dump() if payload.article is not None else None
     try:
         result = moderator.assess(payload.text, article=article, lang=payload.lang)
     except ValueError as exc:  # the engine's InputError names the field first
