@@ -5,15 +5,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('articles', '0001_initial'),
+        ("articles", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='article',
-            name='title',
-            field=models.CharField(max_length=300, validators=[civility.web.text.validate_visible], verbose_name='title'),
+            model_name="article",
+            name="title",
+            field=models.CharField(
+                max_length=300,
+                validators=[civility.web.text.validate_visible],
+                verbose_name="title",
+            ),
         ),
     ]
