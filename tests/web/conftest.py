@@ -70,8 +70,16 @@ class FakeModerator:
 
     policy = FakePolicy()
 
+    model_version = "fake-1+policy-test"
+
     def __init__(self):
         self.calls = []
+        self.batches = []
+
+    def assess_many(self, items):
+        items = list(items)
+        self.batches.append(len(items))
+        return [self.assess(text, article, lang) for text, article, lang in items]
 
     def assess(self, text, article=None, lang=None):
         self.calls.append((text, article, lang))
@@ -190,3 +198,57 @@ def post(article, fake_engine):
         return services.submit_comment(article, author, email, text, parent=parent, ip=ip)
 
     return _post
+
+
+# -- Redis and Celery (docs/workers.md) ------------------------------------------------------
+
+REDIS_HOST = "redis://127.0.0.1:6379"
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    """A Redis database of its own for this test run (1-15 by process id), emptied before and
+    after. Redis is required in CI (.ci/run starts it); elsewhere its absence skips."""
+    import os
+
+    import redis
+
+    url = f"{REDIS_HOST}/{1 + os.getpid() % 15}"
+    client = redis.Redis.from_url(url)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"Redis is needed at {REDIS_HOST} ({exc}); .ci/run starts it")
+        pytest.skip(f"no Redis at {REDIS_HOST} ({exc}); start redis-server to run this")
+    client.flushdb()
+    yield url
+    client.flushdb()
+
+
+@pytest.fixture
+def broker(redis_url, settings):
+    """Assessment in workers, with this run's Redis as the broker: what a post publishes can be
+    read from the queue (a Redis list named after it)."""
+    import redis
+
+    from civility.web.workers import app
+
+    settings.CIVILITY_ASSESSMENT = "worker"
+    settings.CELERY_BROKER_URL = redis_url
+    previous = app.conf.broker_url
+    point_celery_at(redis_url)
+    client = redis.Redis.from_url(redis_url)
+    client.flushdb()
+    yield client
+    client.flushdb()
+    point_celery_at(previous)
+
+
+def point_celery_at(url):
+    """Make this process's Celery app publish to `url` from now on."""
+    from civility.web.workers import app
+
+    app.conf.broker_url = url
+    app._pool = None
+    app.amqp._producer_pool = None

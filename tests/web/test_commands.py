@@ -71,7 +71,7 @@ def test_demo_with_the_engine_down_keeps_everything_pending(monkeypatch):
 
 
 def test_serve_help_lists_host_port_workers():
-    from civility.web.articles.management.commands.serve import Command
+    from civility.web.site.management.commands.serve import Command
 
     parser = Command().create_parser("civility", "serve")
     options = parser.parse_args(["--host", "0.0.0.0", "--port", "9000", "--workers", "3"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import threading
 
 from django.conf import settings
@@ -17,5 +18,10 @@ def get_moderator() -> Moderator:
     if _moderator is None:
         with _lock:
             if _moderator is None:
-                _moderator = Moderator.default(getattr(settings, "CIVILITY_POLICY", None))
+                factory = getattr(settings, "CIVILITY_ENGINE", "")
+                if factory:  # "module:callable", e.g. a scripted engine for the worker tests
+                    module, _, name = factory.partition(":")
+                    _moderator = getattr(importlib.import_module(module), name)()
+                else:
+                    _moderator = Moderator.default(getattr(settings, "CIVILITY_POLICY", None))
     return _moderator

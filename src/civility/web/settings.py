@@ -48,6 +48,8 @@ INSTALLED_APPS = [
     "civility.web.api",
     "civility.web.perspective",
     "civility.web.ratelimit",
+    "civility.web.webhooks",
+    "civility.web.site",  # site-level commands: serve, demo, worker, reassess, webhook, moderator
     "ninja",  # Swagger UI for /api/v1/docs from the package's own static files, not a CDN
 ]
 
@@ -110,6 +112,49 @@ CACHES = {
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "civility"}
     )
 }
+
+# Assessment off the request path (docs/workers.md). With a broker (REDIS_URL), a post stores
+# the comment and Celery workers (`civility worker`) assess it in batches; without one the
+# engine runs in the request, as the demo does. CIVILITY_ASSESSMENT=inline keeps the engine
+# in the request even with Redis (for a site that uses Redis only as its cache).
+CELERY_BROKER_URL = REDIS_URL
+CIVILITY_ASSESSMENT = os.environ.get("CIVILITY_ASSESSMENT") or ("worker" if REDIS_URL else "inline")
+CIVILITY_ASSESS_BATCH = int(os.environ.get("CIVILITY_ASSESS_BATCH", "64"))
+# Seconds a worker's claim on a batch holds; a killed worker's batch is taken again after it.
+CIVILITY_ASSESS_LEASE = float(os.environ.get("CIVILITY_ASSESS_LEASE", "120"))
+# Comments waiting longer than this, unclaimed, with too few messages queued for them, get new
+# ones from the sweeper that runs in every worker (a lost message or a killed broker).
+CIVILITY_SWEEP_AFTER = float(os.environ.get("CIVILITY_SWEEP_AFTER", "60"))
+# "module:callable" building the engine instead of Moderator.default() (tests, experiments).
+CIVILITY_ENGINE = os.environ.get("CIVILITY_ENGINE", "")
+CELERY_TASK_ACKS_LATE = True  # a message is removed only after its task finished
+CELERY_TASK_REJECT_ON_WORKER_LOST = True  # and goes back to the queue if the worker died
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# visibility_timeout: longer than the longest webhook retry delay, so a delayed message is not
+# handed out twice. max_retries 0: a post never waits for a broker that is down (its comment
+# waits for the sweeper instead); workers reconnect on their own.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3 * 3600, "max_retries": 0}
+CELERY_TASK_ROUTES = {
+    "civility.assess": {"queue": "civility.assess"},
+    "civility.sweep": {"queue": "civility.assess"},
+    "civility.deliver_webhook": {"queue": "civility.webhooks"},
+}
+
+# Webhooks (docs/workers.md): deliveries time out, retry with exponential backoff, and never go
+# to loopback, private or link-local addresses unless their network is listed here (CIDRs).
+CIVILITY_WEBHOOK_TIMEOUT = float(os.environ.get("CIVILITY_WEBHOOK_TIMEOUT", "5"))
+CIVILITY_WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("CIVILITY_WEBHOOK_MAX_ATTEMPTS", "8"))
+CIVILITY_WEBHOOK_RETRY_BASE = float(os.environ.get("CIVILITY_WEBHOOK_RETRY_BASE", "30"))
+CIVILITY_WEBHOOK_ALLOWED_NETWORKS = [
+    n.strip()
+    for n in os.environ.get("CIVILITY_WEBHOOK_ALLOWED_NETWORKS", "").split(",")
+    if n.strip()
+]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

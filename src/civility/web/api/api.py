@@ -188,7 +188,15 @@ def post_comment(request, slug: str, payload: schemas.CommentIn):
     except services.CommentError as exc:
         return Status(400, {"error": f"{exc.field}: {exc.message}", "field": exc.field})
     status_url = request.build_absolute_uri(comment.get_status_url())
-    return Status(201, {"id": comment.pk, "status": comment.status, "status_url": status_url})
+    return Status(
+        201,
+        {
+            "id": comment.pk,
+            "status": comment.status,
+            "being_assessed": comment.being_assessed,
+            "status_url": status_url,
+        },
+    )
 
 
 @api.post(

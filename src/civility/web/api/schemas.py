@@ -85,6 +85,11 @@ class CommentIn(Schema):
 class CommentCreated(Schema):
     id: int
     status: str = Field(..., description="pending | approved | rejected")
+    being_assessed: bool = Field(
+        False,
+        description="true while the workers assess it (status pending); GET status_url with "
+        "Accept: application/json to follow it",
+    )
     status_url: str
 
 

@@ -135,6 +135,14 @@ class Comment(models.Model):
         return ACTION_STATUS[latest.action] if latest else PENDING
 
     @property
+    def being_assessed(self) -> bool:
+        """Pending, with its assessment queued for the workers (not yet stored)."""
+        known = self.__dict__.get("being_assessed_now")
+        if known is not None:
+            return known
+        return self.status == PENDING and AwaitingAssessment.objects.filter(comment=self).exists()
+
+    @property
     def latest_decision(self) -> Decision | None:
         return self.decisions.order_by("-id").first()
 
@@ -222,3 +230,33 @@ class Decision(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ImmutableError("decisions are append-only")
+
+
+class AwaitingAssessment(models.Model):
+    """A comment whose assessment waits for the workers (docs/workers.md). Stored with the
+    comment (or by `civility reassess`) and deleted in the transaction that stores the
+    assessment, so it is the durable record of what remains to assess: a lost Celery message
+    or a killed worker costs time, never a comment.
+
+    A worker claims a batch of rows for a while (`claim`, `claimed_until`, epoch seconds; 0 is
+    unclaimed) so two workers never assess the same comment at once; a claim that outlives its
+    lease (the worker died) may be taken by another."""
+
+    comment = models.OneToOneField(
+        Comment, primary_key=True, on_delete=models.CASCADE, related_name="awaiting"
+    )
+    # Denormalised from the comment so batches can be picked fairly across articles.
+    article = models.ForeignKey(
+        "articles.Article", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    # The poster's language hint (the API's `lang`), read by the engine only.
+    lang_hint = models.CharField(max_length=32, blank=True)
+    queued = models.DateTimeField(default=timezone.now, db_index=True)
+    claim = models.CharField(max_length=32, blank=True)
+    claimed_until = models.FloatField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["article", "comment"], name="awaiting_article_fair")]
+
+    def __str__(self) -> str:
+        return f"comment {self.comment_id} awaiting assessment"

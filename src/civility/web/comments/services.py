@@ -29,12 +29,15 @@ from django.utils import timezone
 from civility.web import ratelimit
 from civility.web.articles.models import Article
 from civility.web.text import clean_name, storable_problem, visible_text_problem
+from civility.web.webhooks import events
 
+from . import assessing
 from . import cache as article_cache
 from .models import (
     ACTION_STATUS,
     APPROVE,
     APPROVED,
+    PENDING,
     REASON_CODES,
     REJECT,
     REJECTED,
@@ -143,9 +146,6 @@ def submit_comment(
         "post-author", hashlib.sha256(author.casefold().encode()).hexdigest()[:32], per_author
     )
 
-    # The engine runs first (a few ms, in memory) so the comment, its assessment and any
-    # automatic decision are stored in one transaction: one commit per comment. If the engine
-    # fails, the comment is stored alone and waits for a moderator; it is never lost.
     comment = Comment(
         article=article,
         parent=parent,
@@ -154,11 +154,27 @@ def submit_comment(
         body=text,
         ip_hash=ip_hash,
     )
+    if assessing.in_workers():
+        # No engine here: the comment waits for a worker, its row and message go with it.
+        with transaction.atomic():
+            comment.save()
+            assessing.queue_comments([comment], {comment.pk: lang or ""}, fresh=True)
+            events.comment_created(comment)
+        comment.__dict__["current_status"] = PENDING
+        comment.__dict__["being_assessed_now"] = True
+        return comment
+
+    # In the request (no broker): the engine runs first (a few ms, in memory) so the comment,
+    # its assessment and any automatic decision are stored in one transaction: one commit per
+    # comment. If the engine fails, the comment is stored alone and waits for a moderator; it
+    # is never lost.
     try:
         moderator = engine_moderator()
         result = moderator.assess(text, article=article.engine_article(), lang=lang)
     except Exception as exc:
-        comment.save()
+        with transaction.atomic():
+            comment.save()
+            events.comment_created(comment)
         log.error(
             "engine failed on comment %s (%s: %s); left pending for a moderator",
             comment.pk,
@@ -170,42 +186,91 @@ def submit_comment(
     comment.language = result.language
     with transaction.atomic():
         comment.save()
-        Assessment.objects.create(
-            comment=comment,
-            model_version=result.model_version,
-            categories=dict(result.categories),
-            abuse_kinds=dict(result.abuse_kinds),
-            spans=[span.to_dict() for span in result.spans],
-            relevance=result.relevance,
-            score=float(result.score),
-            suggested_decision=result.decision,
-            reasons=list(result.reasons),
-            reason_codes=list(result.reason_codes),
-            language=result.language,
+        events.comment_created(comment)
+        record_assessments([(comment, result)], moderator, fresh=True)
+    return comment
+
+
+def record_assessments(pairs: list, moderator, fresh: bool = False) -> None:
+    """Store the engine's results for these comments, inside the caller's transaction: each
+    one's Assessment (replacing one made under another model version), and the automatic
+    decision where the policy is sure and nobody has decided yet. `fresh`: the comments were
+    saved in this transaction (nothing to look up).
+
+    Events and the public-list invalidation follow the commit."""
+    if not pairs:
+        return
+    ids = [comment.pk for comment, _ in pairs]
+    existing: dict[int, int] = {}
+    decided: set[int] = set()
+    if not fresh:
+        # Lock the comments, as record_decision does, so a moderator's decision and this one
+        # are made one after the other and "nobody decided yet" stays true until commit.
+        if connection.vendor == "sqlite":  # a write takes SQLite's one lock; reads then see all
+            Comment.objects.filter(pk__in=ids).update(ip_hash=F("ip_hash"))
+        else:  # in id order, so two transactions never wait on each other's rows in a cycle
+            list(Comment.objects.select_for_update().filter(pk__in=ids).order_by("pk").values("pk"))
+        existing = dict(
+            Assessment.objects.filter(comment_id__in=ids).values_list("comment_id", "pk")
         )
+        decided = set(
+            Decision.objects.filter(comment_id__in=ids).values_list("comment_id", flat=True)
+        )
+    policy_version = getattr(getattr(moderator, "policy", None), "version", "")
+    created, decisions, languages = [], [], {}
+    for comment, result in pairs:
+        fields = _assessment_fields(result)
+        if comment.pk in existing:
+            Assessment.objects.filter(pk=existing[comment.pk]).update(**fields)
+        else:
+            created.append(Assessment(comment=comment, **fields))
+        if not fresh and comment.language != result.language:
+            languages.setdefault(result.language, []).append(comment.pk)
+            comment.language = result.language
+        if comment.pk in decided:
+            continue  # a moderator (or an earlier assessment) decided: evidence only
         if result.decision in (APPROVE, REJECT):
-            policy_version = (
-                getattr(getattr(moderator, "policy", None), "version", "") or result.model_version
+            codes = [c for c in result.reason_codes if c in REASON_CODES]
+            decisions.append(
+                Decision(
+                    comment=comment,
+                    action=result.decision,
+                    reasons=(codes or ["other"]) if result.decision == REJECT else [],
+                    actor_policy_version=f"policy-{policy_version or result.model_version}",
+                )
             )
-            codes = (
-                [c for c in result.reason_codes if c in REASON_CODES]
-                if result.decision == REJECT
-                else []
-            )
-            Decision.objects.create(
-                comment=comment,
-                action=result.decision,
-                reasons=codes or (["other"] if result.decision == REJECT else []),
-                actor_policy_version=f"policy-{policy_version}",
-            )
-            if result.decision == APPROVE:
-                # After commit: holding the article row's lock for the whole transaction
-                # would queue every concurrent post on the same article behind it.
-                article_id = article.pk
-                transaction.on_commit(lambda: _comments_changed(article_id))
             # Known without a query: the decision just made is the latest one.
             comment.__dict__["current_status"] = ACTION_STATUS[result.decision]
-    return comment
+        else:
+            comment.__dict__["current_status"] = PENDING
+        comment.__dict__["being_assessed_now"] = False
+    Assessment.objects.bulk_create(created)
+    for language, comment_ids in languages.items():
+        Comment.objects.filter(pk__in=comment_ids).update(language=language)
+    Decision.objects.bulk_create(decisions)
+    approved_articles = {d.comment.article_id for d in decisions if d.action == APPROVE}
+    if approved_articles:
+        # After commit: holding the article row's lock for the whole transaction would queue
+        # every concurrent post on the same article behind it.
+        transaction.on_commit(lambda: [_comments_changed(a) for a in sorted(approved_articles)])
+    decided_now = {d.comment_id for d in decisions}
+    events.decided(decisions)
+    events.needs_review([c for c, _ in pairs if c.pk not in decided and c.pk not in decided_now])
+
+
+def _assessment_fields(result) -> dict:
+    return {
+        "model_version": result.model_version,
+        "categories": dict(result.categories),
+        "abuse_kinds": dict(result.abuse_kinds),
+        "spans": [span.to_dict() for span in result.spans],
+        "relevance": result.relevance,
+        "score": float(result.score),
+        "suggested_decision": result.decision,
+        "reasons": list(result.reasons),
+        "reason_codes": list(result.reason_codes),
+        "language": result.language,
+    }
 
 
 def engine_moderator():
@@ -254,6 +319,7 @@ def record_decision(
         decision = Decision.objects.create(
             comment=comment, action=action, reasons=reasons, actor=actor, note=note, created=created
         )
+        events.decided([decision])
     comment.__dict__.pop("current_status", None)
     if was_approved or action == APPROVE:
         _comments_changed(comment.article_id)

@@ -25,6 +25,7 @@ from civility.web.text import parse_id
 from . import cache as comment_cache
 from .models import REJECTED, Comment
 from .services import MAX_AUTHOR_CHARS, MAX_COMMENT_CHARS, CommentError, submit_comment
+from .status_json import status_json, wants_status_json
 
 # Our community guidelines, in our own words; codes match the decision reason codes.
 GUIDELINES: list[tuple[str, str, str]] = [
@@ -231,6 +232,8 @@ def comment_status(request, token):
     comment = Comment.objects.select_related("article").filter(status_token=token).first()
     if comment is None:
         raise Http404
+    if wants_status_json(request):
+        return status_json(request, comment)
     reasons = []
     if comment.status == REJECTED:
         codes = comment.latest_decision.reasons or ["other"]

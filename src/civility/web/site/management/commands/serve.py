@@ -1,4 +1,4 @@
-"""`civility serve [--host H] [--port P] [--workers N]`: the site under gunicorn.
+"""`civility serve [--host H] [--port P] [--workers N] [--with-worker]`: the site under gunicorn.
 
 Static files are collected first and served by whitenoise. Workers are gunicorn's asyncio
 (ASGI) workers: each reads request bodies on its event loop, bounded in size and time
@@ -6,6 +6,9 @@ Static files are collected first and served by whitenoise. Workers are gunicorn'
 workers (docs/web.md has the measurements against sync and gthread workers)."""
 
 import os
+import signal
+import subprocess
+import sys
 
 from django.conf import settings
 from django.core.management import call_command
@@ -87,6 +90,12 @@ class Command(BaseCommand):
             "sync/gthread are kept for comparison only",
         )
         parser.add_argument("--quiet", action="store_true", help="no access log")
+        parser.add_argument(
+            "--with-worker",
+            action="store_true",
+            help="also run one `civility worker` (assessment and webhooks) beside the server, "
+            "stopped with it: a single machine with Redis",
+        )
 
     def handle(self, *args, **options):
         if settings.SECRET_KEY == settings.DEMO_SECRET_KEY and options["host"] not in LOOPBACK:
@@ -95,15 +104,50 @@ class Command(BaseCommand):
                 f"refusing to serve on {options['host']} with the public demo SECRET_KEY; "
                 "set the SECRET_KEY environment variable (or serve on 127.0.0.1)"
             )
+        worker = None
+        if options["with_worker"]:
+            from civility.web.workers import broker_configured
+
+            if not broker_configured():
+                raise CommandError(
+                    "--with-worker needs REDIS_URL (the broker); without it comments are "
+                    "assessed in the request and no worker is needed"
+                )
+            worker = start_worker()
+            self.stdout.write(f"Worker started (pid {worker.pid})")
         call_command("collectstatic", interactive=False, verbosity=0)
         self.stdout.write(warm_engine())
         self.stdout.write(f"Serving on http://{options['host']}:{options['port']}/ (Ctrl-C stops)")
         self.stdout.flush()
-        run_gunicorn(
-            options["host"],
-            options["port"],
-            options["workers"],
-            options["threads"],
-            options["quiet"],
-            options["worker_class"],
-        )
+        try:
+            run_gunicorn(
+                options["host"],
+                options["port"],
+                options["workers"],
+                options["threads"],
+                options["quiet"],
+                options["worker_class"],
+            )
+        finally:
+            if worker is not None:
+                stop_worker(worker)
+
+
+def start_worker() -> subprocess.Popen:
+    """`civility worker` as a child process (its own process group, stopped with the server)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "civility.cli", "worker", "--loglevel=WARNING"],
+        start_new_session=True,
+    )
+
+
+def stop_worker(worker: subprocess.Popen) -> None:
+    """Warm shutdown: the worker finishes its current batch (unfinished ones are claimed again
+    by another worker after their lease, so nothing is lost even if it is cut short)."""
+    if worker.poll() is None:
+        os.killpg(worker.pid, signal.SIGTERM)
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait()

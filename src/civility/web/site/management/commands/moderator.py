@@ -4,33 +4,9 @@
 account a CMS integration uses. The token is the last word of the output, so scripts can take
 it with `awk '{print $NF}'`."""
 
-import secrets
-
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from civility.web.api.models import ApiToken
-from civility.web.comments.services import moderators_group
-
-
-def create_moderator(name: str, email: str = "", password: str | None = None, staff=False):
-    """(user, password or None if the account existed, raw API token)."""
-    User = get_user_model()
-    user, created = User.objects.get_or_create(username=name, defaults={"email": email})
-    if staff and not user.is_staff:
-        user.is_staff = True
-        user.save(update_fields=["is_staff"])
-    new_password = None
-    if created:
-        new_password = password or secrets.token_urlsafe(12)
-        user.set_password(new_password)
-        user.save()
-    elif email and user.email != email:
-        user.email = email
-        user.save(update_fields=["email"])
-    user.groups.add(moderators_group())
-    _, token = ApiToken.objects.issue(user, name="cli")
-    return user, new_password, token
+from civility.web.site.services import create_moderator
 
 
 class Command(BaseCommand):

@@ -9,11 +9,11 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.test.utils import override_settings
 
-from civility.web.api.management.commands.moderator import create_moderator
 from civility.web.articles.demo.content import ARTICLES, COMMENTS
 from civility.web.articles.models import Article
 from civility.web.comments.models import Comment
 from civility.web.comments.services import submit_comment
+from civility.web.site.services import create_moderator
 
 DEMO_MODERATOR = "demo-moderator"
 

@@ -1,0 +1,259 @@
+"""Assessment off the request path: how the workers take waiting comments, run the engine on
+them in batches and store the outcome exactly once (docs/workers.md).
+
+- A post stores the comment and an `AwaitingAssessment` row in one transaction, then sends a
+  Celery message naming the comment (`enqueue`).
+- A message makes a worker `assess_batch`: it claims up to CIVILITY_ASSESS_BATCH waiting
+  comments (the message's own first, then the others round-robin across articles, oldest
+  first within each, so one flooded article cannot starve the rest), runs
+  `Moderator.assess_many` on them outside any transaction, then, in one transaction, deletes
+  the rows it still holds the claim on and stores each one's Assessment and automatic decision.
+  A comment already assessed under the engine's current model version is not assessed again.
+- A claim expires after CIVILITY_ASSESS_LEASE seconds, so the batch of a worker killed mid-run
+  is claimed again; the killed worker stored nothing, and a worker whose claim was taken over
+  stores nothing either (its delete finds no row), so each comment is stored once.
+- The sweeper (every worker, periodically) sends new messages when comments have waited longer
+  than CIVILITY_SWEEP_AFTER seconds unclaimed and the queue holds too few messages to reach
+  them: a message lost with a broker or a worker costs time, never a comment."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from .models import Assessment, AwaitingAssessment, Comment
+
+log = logging.getLogger(__name__)
+
+
+def in_workers() -> bool:
+    """True when assessment runs in Celery workers rather than in the request."""
+    return settings.CIVILITY_ASSESSMENT == "worker"
+
+
+def enqueue(comment_ids: list[int]) -> bool:
+    """Send one message asking a worker to assess these comments (and others waiting). False
+    (logged) when the broker cannot be reached: the rows wait for the sweeper."""
+    from .tasks import assess
+
+    try:
+        # No publishing retries: with the broker down, a post must not wait for it.
+        assess.apply_async(args=[list(comment_ids)], retry=False)
+    except Exception as exc:
+        log.error(
+            "could not queue the assessment of comment(s) %s (%s: %s); the sweeper will",
+            comment_ids[:10],
+            type(exc).__name__,
+            exc,
+        )
+        return False
+    return True
+
+
+def queue_comments(
+    comments: list[Comment], lang_hints: dict[int, str] | None = None, fresh: bool = False
+) -> int:
+    """Queue stored comments for (re)assessment: rows for those not already waiting and, after
+    commit, one message per CIVILITY_ASSESS_BATCH of them. The number newly queued. `fresh`:
+    the comments were saved in this transaction (none can be waiting yet)."""
+    lang_hints = lang_hints or {}
+    rows = [
+        AwaitingAssessment(
+            comment_id=c.pk, article_id=c.article_id, lang_hint=lang_hints.get(c.pk, "")
+        )
+        for c in comments
+    ]
+    if not fresh:
+        waiting = set(
+            AwaitingAssessment.objects.filter(comment_id__in=[c.pk for c in comments]).values_list(
+                "comment_id", flat=True
+            )
+        )
+        rows = [row for row in rows if row.comment_id not in waiting]
+    AwaitingAssessment.objects.bulk_create(rows, ignore_conflicts=not fresh)
+    ids = [row.comment_id for row in rows]
+    size = settings.CIVILITY_ASSESS_BATCH
+    for start in range(0, len(ids), size):
+        chunk = ids[start : start + size]
+        transaction.on_commit(lambda chunk=chunk: enqueue(chunk))
+    return len(ids)
+
+
+# -- a worker's batch -------------------------------------------------------------------------
+
+
+def _table() -> str:
+    return connection.ops.quote_name(AwaitingAssessment._meta.db_table)
+
+
+def claim(size: int, prefer: list[int] = (), lease: float | None = None) -> tuple[str, list[int]]:
+    """Claim up to `size` waiting comments for this worker: (claim token, comment ids). The
+    preferred ids first (the message's own comments), then round-robin across articles."""
+    token = uuid.uuid4().hex
+    lease = settings.CIVILITY_ASSESS_LEASE if lease is None else lease
+    table = _table()
+    prefer = [int(i) for i in prefer][:size]
+    first = (
+        f"CASE WHEN comment_id IN ({', '.join(['%s'] * len(prefer))}) THEN 0 ELSE 1 END, "
+        if prefer
+        else ""
+    )
+    # One statement: the WHERE on claimed_until is checked again on each row as it is written,
+    # so of two workers racing for the same rows only one gets each (on PostgreSQL the second
+    # waits for the first's row locks, then sees the rows claimed; SQLite runs them in turn).
+    sql = (
+        f"UPDATE {table} SET claim = %s, claimed_until = %s "  # noqa: S608 - our own table
+        f"WHERE claimed_until < %s AND comment_id IN ("
+        f"SELECT comment_id FROM (SELECT comment_id, ROW_NUMBER() OVER "
+        f"(PARTITION BY article_id ORDER BY comment_id) AS turn "
+        f"FROM {table} WHERE claimed_until < %s) AS waiting "
+        f"ORDER BY {first}turn, comment_id LIMIT %s) RETURNING comment_id"
+    )
+    for _attempt in range(3):
+        now = time.time()
+        params = [token, now + lease, now, now, *prefer, size]
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            ids = sorted(row[0] for row in cursor.fetchall())
+        if ids or not AwaitingAssessment.objects.filter(claimed_until__lt=time.time()).exists():
+            return token, ids
+        # Another worker took the same rows between our pick and our write: pick again.
+    return token, []
+
+
+def assess_batch(prefer: list[int] = (), moderator=None) -> int:
+    """Claim a batch, assess it, store it; the number of comments stored."""
+    from . import services
+
+    token, ids = claim(settings.CIVILITY_ASSESS_BATCH, prefer)
+    if not ids:
+        return 0
+    moderator = moderator or services.engine_moderator()
+    comments = list(Comment.objects.select_related("article").filter(pk__in=ids).order_by("pk"))
+    hints = dict(
+        AwaitingAssessment.objects.filter(comment_id__in=ids).values_list("comment_id", "lang_hint")
+    )
+    current = dict(
+        Assessment.objects.filter(comment_id__in=ids).values_list("comment_id", "model_version")
+    )
+    version = moderator.model_version
+    todo = [c for c in comments if current.get(c.pk) != version]
+    results = run_engine(
+        moderator, [(c.body, c.article.engine_article(), hints.get(c.pk) or None) for c in todo]
+    )
+    with transaction.atomic():
+        mine = release(token, ids)
+        pairs = [
+            (comment, result)
+            for comment, result in zip(todo, results, strict=True)
+            if comment.pk in mine and result is not None
+        ]
+        services.record_assessments(pairs, moderator)
+    skipped = len(comments) - len(todo)
+    if skipped:
+        log.info("%d comment(s) already assessed by %s: skipped", skipped, version)
+    return len(pairs)
+
+
+def run_engine(moderator, items: list[tuple]) -> list:
+    """The engine's results in order; None for an item it refuses (that comment is left to
+    the moderators, as when the engine fails in the request). One batch call when all is well;
+    item by item only when the batch fails, to find the culprit."""
+    if not items:
+        return []
+    try:
+        return list(moderator.assess_many(items))
+    except Exception as exc:
+        log.warning("engine failed on a batch of %d (%s); assessing one by one", len(items), exc)
+    results = []
+    for item in items:
+        try:
+            results.append(moderator.assess_many([item])[0])
+        except Exception as exc:
+            log.error(
+                "engine failed on a comment (%s: %s); left pending for a moderator",
+                type(exc).__name__,
+                exc,
+            )
+            results.append(None)
+    return results
+
+
+def release(token: str, ids: list[int]) -> set[int]:
+    """Delete the waiting rows this claim still holds (inside the storing transaction, where
+    it is the first write: on SQLite it takes the write lock, on PostgreSQL the row locks);
+    the ids deleted. Rows whose claim another worker took over are left to that worker."""
+    if not ids:
+        return set()
+    table = _table()
+    marks = ", ".join(["%s"] * len(ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {table} WHERE claim = %s AND comment_id IN ({marks}) "  # noqa: S608
+            "RETURNING comment_id",
+            [token, *ids],
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+# -- the sweeper ----------------------------------------------------------------------------
+
+
+def stale_waiting():
+    """Rows waiting longer than CIVILITY_SWEEP_AFTER seconds and not under a live claim."""
+    cutoff = timezone.now() - timedelta(seconds=settings.CIVILITY_SWEEP_AFTER)
+    return AwaitingAssessment.objects.filter(queued__lt=cutoff, claimed_until__lt=time.time())
+
+
+def sweep(queued_messages=None) -> int:
+    """Send messages for stale waiting comments when the queue holds fewer than it takes to
+    reach them (each message assesses a batch); the number of messages sent."""
+    from civility.web.workers import ASSESS_QUEUE
+    from civility.web.workers import queued_messages as broker_messages
+
+    stale = list(stale_waiting().order_by("comment_id").values_list("comment_id", flat=True))
+    if not stale:
+        return 0
+    size = settings.CIVILITY_ASSESS_BATCH
+    waiting_messages = (queued_messages or broker_messages)(ASSESS_QUEUE)
+    needed = math.ceil(len(stale) / size) - waiting_messages
+    sent = 0
+    for start in range(0, max(0, needed) * size, size):
+        chunk = stale[start : start + size]
+        if chunk and enqueue(chunk):
+            sent += 1
+    return sent
+
+
+def reassess_here(ids: list[int], moderator=None) -> int:
+    """Without workers: assess these comments in this process, in batches, skipping those
+    already assessed by the current model version; the number stored."""
+    from . import services
+
+    moderator = moderator or services.engine_moderator()
+    version = moderator.model_version
+    stored = 0
+    size = settings.CIVILITY_ASSESS_BATCH
+    for start in range(0, len(ids), size):
+        chunk = ids[start : start + size]
+        comments = list(
+            Comment.objects.select_related("article")
+            .filter(pk__in=chunk)
+            .exclude(assessment__model_version=version)
+            .order_by("pk")
+        )
+        results = run_engine(
+            moderator, [(c.body, c.article.engine_article(), None) for c in comments]
+        )
+        pairs = [(c, r) for c, r in zip(comments, results, strict=True) if r is not None]
+        with transaction.atomic():
+            services.record_assessments(pairs, moderator)
+        stored += len(pairs)
+    return stored

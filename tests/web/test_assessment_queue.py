@@ -1,0 +1,347 @@
+"""Assessment off the request path, in one process: what a post does with a broker, how
+workers claim, batch, skip and store (assessing.py), fairness across articles, the sweeper and
+`civility reassess`. The same protocol under real worker processes, kill -9 included, is in
+test_workers_live.py."""
+
+from __future__ import annotations
+
+import json
+import time
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from civility.web.articles.models import Article
+from civility.web.comments import assessing, services
+from civility.web.comments.models import Assessment, AwaitingAssessment, Comment, Decision
+from civility.web.workers import ASSESS_QUEUE
+
+pytestmark = pytest.mark.django_db
+
+
+def queued_messages(client) -> list[dict]:
+    """The Celery messages waiting in the assessment queue (kombu keeps them in a list)."""
+    return [json.loads(raw) for raw in client.lrange(ASSESS_QUEUE, 0, -1)]
+
+
+def message_comment_ids(message) -> list[int]:
+    import base64
+
+    body = json.loads(base64.b64decode(message["body"]))
+    return body[0][0]  # (args, kwargs, embed): args[0] is the list of comment ids
+
+
+def post_api(client, slug, text, **extra):
+    return client.post(
+        f"/api/v1/articles/{slug}/comments",
+        data=json.dumps({"author": "Ann", "text": text, **extra}),
+        content_type="application/json",
+    )
+
+
+def store_pending(article, count, text="A fair point number {i}."):
+    """Comments stored and queued the way a post with a broker leaves them."""
+    comments = [
+        Comment.objects.create(article=article, author_name=f"R{i}", body=text.format(i=i))
+        for i in range(count)
+    ]
+    assessing.queue_comments(comments)
+    return comments
+
+
+# -- the post ---------------------------------------------------------------------------------
+
+
+def test_a_post_with_a_broker_stores_queues_and_answers_without_the_engine(
+    client, article, fake_engine, broker, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_api(client, article.slug, "You idiot.", lang="en")
+    assert response.status_code == 201
+    body = response.json()
+    assert body["status"] == "pending" and body["being_assessed"] is True
+    assert fake_engine.calls == []  # no engine code ran in the request
+    comment = Comment.objects.get(pk=body["id"])
+    assert not Assessment.objects.filter(comment=comment).exists()
+    row = AwaitingAssessment.objects.get(comment=comment)
+    assert (row.article_id, row.lang_hint) == (article.pk, "en")
+    messages = queued_messages(broker)
+    assert len(messages) == 1
+    assert messages[0]["headers"]["task"] == "civility.assess"
+    assert message_comment_ids(messages[0]) == [comment.pk]
+
+
+def test_the_status_url_says_being_assessed_until_the_assessment_lands(
+    client, article, fake_engine, broker
+):
+    comment = services.submit_comment(article, "Ann", "", "You idiot.", ip="10.0.0.9")
+    url = comment.get_status_url()
+    page = client.get(url)
+    assert "Being assessed" in page.content.decode()
+    assert client.get(url, HTTP_ACCEPT="application/json").json() == {
+        "id": comment.pk,
+        "status": "pending",
+        "being_assessed": True,
+        "reasons": [],
+    }
+
+    assert assessing.assess_batch() == 1
+
+    page = client.get(url).content.decode()
+    assert "Being assessed" not in page and "Not published" in page
+    answer = client.get(url, HTTP_ACCEPT="application/json").json()
+    assert answer["status"] == "rejected" and answer["being_assessed"] is False
+    assert answer["reasons"] == ["personal_attack"]
+
+
+def test_a_comment_left_to_moderators_is_no_longer_being_assessed(
+    client, article, fake_engine, broker
+):
+    comment = services.submit_comment(article, "Ann", "", "hmm, maybe", ip="10.0.0.9")
+    assessing.assess_batch()
+    answer = client.get(comment.get_status_url(), HTTP_ACCEPT="application/json").json()
+    assert (answer["status"], answer["being_assessed"]) == ("pending", False)
+    assert "Awaiting moderation" in client.get(comment.get_status_url()).content.decode()
+
+
+def test_with_the_broker_down_the_post_still_succeeds_and_the_row_waits(
+    client, article, fake_engine, settings, django_capture_on_commit_callbacks
+):
+    from civility.web.workers import app
+
+    from .conftest import point_celery_at
+
+    settings.CIVILITY_ASSESSMENT = "worker"
+    previous = app.conf.broker_url
+    point_celery_at("redis://127.0.0.1:1/0")  # nothing listens there
+    try:
+        started = time.monotonic()
+        with django_capture_on_commit_callbacks(execute=True):
+            response = post_api(client, article.slug, "A fair point.")
+        assert time.monotonic() - started < 5  # no publishing retries
+    finally:
+        point_celery_at(previous)
+    assert response.status_code == 201
+    assert AwaitingAssessment.objects.filter(comment_id=response.json()["id"]).exists()
+
+
+# -- batches ----------------------------------------------------------------------------------
+
+
+def test_a_batch_calls_assess_many_once_and_stores_each_outcome(article, fake_engine, settings):
+    settings.CIVILITY_ASSESS_BATCH = 10
+    comments = store_pending(article, 3, "fine {i}")
+    comments += store_pending(article, 1, "you idiot {i}")
+    comments += store_pending(article, 1, "hmm {i}")
+    assert assessing.assess_batch() == 5
+    assert fake_engine.batches == [5]
+    assert Assessment.objects.count() == 5
+    assert not AwaitingAssessment.objects.exists()
+    statuses = dict(Comment.objects.with_status().values_list("body", "current_status"))
+    assert statuses["you idiot 0"] == "rejected"
+    assert statuses["hmm 0"] == "pending"
+    assert statuses["fine 2"] == "approved"
+    automatic = Decision.objects.filter(actor__isnull=True)
+    assert automatic.count() == 4
+    assert set(automatic.values_list("actor_policy_version", flat=True)) == {"policy-test"}
+
+
+def test_batches_are_capped_and_the_messages_own_comments_go_first(article, fake_engine, settings):
+    settings.CIVILITY_ASSESS_BATCH = 4
+    comments = store_pending(article, 10)
+    own = [comments[9].pk, comments[8].pk]
+    token, ids = assessing.claim(4, prefer=own)
+    assert len(ids) == 4 and set(own) <= set(ids)
+
+
+def test_one_flooded_article_does_not_starve_the_others(fake_engine, settings):
+    flooded = Article.objects.create(slug="flooded", title="Flooded")
+    quiet = Article.objects.create(slug="quiet", title="Quiet")
+    other = Article.objects.create(slug="other", title="Other")
+    store_pending(flooded, 200)
+    late_quiet = store_pending(quiet, 2)
+    late_other = store_pending(other, 1)
+    _, ids = assessing.claim(10)
+    # Round-robin across articles: every article's oldest comment is in the first batch,
+    # though 200 of the flooded article's were queued before them.
+    assert late_quiet[0].pk in ids and late_other[0].pk in ids
+    assert late_quiet[1].pk in ids  # its second turn comes before the flood's third
+    assert sorted(Comment.objects.filter(pk__in=ids).values_list("article__slug", flat=True)) == [
+        *["flooded"] * 7,
+        "other",
+        *["quiet"] * 2,
+    ]
+
+
+def test_within_an_article_the_oldest_comments_go_first(article, fake_engine):
+    comments = store_pending(article, 6)
+    _, ids = assessing.claim(3)
+    assert ids == [c.pk for c in comments[:3]]
+
+
+def test_two_workers_never_claim_the_same_comment(article, fake_engine):
+    comments = store_pending(article, 10)
+    _, first = assessing.claim(6)
+    _, second = assessing.claim(6)
+    assert len(first) == 6 and len(second) == 4
+    assert not set(first) & set(second)
+    _, third = assessing.claim(6)
+    assert third == []
+    assert sorted(first + second) == [c.pk for c in comments]
+
+
+def test_an_expired_claim_is_taken_again_and_the_first_worker_then_stores_nothing(
+    article, fake_engine
+):
+    """A worker that outlived its lease (killed, or stalled) must not store over the worker
+    that took its batch: exactly one of them stores each comment."""
+    comments = store_pending(article, 3, "you idiot {i}")
+    slow_token, slow_ids = assessing.claim(10, lease=-1)  # already expired
+    fast_token, fast_ids = assessing.claim(10)
+    assert slow_ids == fast_ids == [c.pk for c in comments]
+
+    # The slow worker's release finds none of its rows, so it stores nothing.
+    assert assessing.release(slow_token, slow_ids) == set()
+    assert assessing.release(fast_token, fast_ids) == set(fast_ids)
+
+
+def test_a_killed_workers_batch_is_assessed_once_by_the_next(article, fake_engine, settings):
+    settings.CIVILITY_ASSESS_LEASE = 0.2
+    comments = store_pending(article, 4, "you idiot {i}")
+    _, ids = assessing.claim(10)  # this worker dies here: no release, no store
+    assert assessing.assess_batch() == 0  # under its claim still
+    time.sleep(0.3)
+    assert assessing.assess_batch() == 4
+    assert Assessment.objects.count() == 4
+    assert Decision.objects.filter(action="reject").count() == 4
+    assert assessing.assess_batch() == 0
+    assert ids == [c.pk for c in comments]
+
+
+def test_a_comment_assessed_under_the_current_model_is_skipped(article, fake_engine):
+    comment = services.submit_comment(article, "Ann", "", "You idiot.", ip="10.0.0.1")
+    assert fake_engine.calls and Decision.objects.count() == 1
+    fake_engine.calls.clear()
+    assessing.queue_comments([comment])
+    assert assessing.assess_batch() == 0
+    assert fake_engine.calls == []
+    assert Decision.objects.count() == 1
+    assert not AwaitingAssessment.objects.exists()
+
+
+def test_a_new_model_version_replaces_the_evidence_and_never_overrules_a_decision(
+    article, fake_engine, moderator_user
+):
+    decided = services.submit_comment(article, "Ann", "", "You idiot.", ip="10.0.0.1")
+    waiting = services.submit_comment(article, "Bob", "", "hmm", ip="10.0.0.2")
+    fake_engine.model_version = "fake-2+policy-test"
+    original = fake_engine.assess
+
+    def upgraded(text, article=None, lang=None):
+        result = original(text, article, lang)
+        result.model_version = "fake-2+policy-test"
+        if "hmm" in text:  # the new model is sure about it
+            result.decision, result.score = "approve", 0.02
+        return result
+
+    fake_engine.assess = upgraded
+    assessing.queue_comments([decided, waiting])
+    assert assessing.assess_batch() == 2
+    assert set(Assessment.objects.values_list("model_version", flat=True)) == {"fake-2+policy-test"}
+    assert Assessment.objects.count() == 2
+    assert decided.decisions.count() == 1  # the earlier rejection stands, not repeated
+    assert waiting.decisions.get().action == "approve"
+
+
+def test_a_moderator_decision_before_the_worker_is_not_overruled(
+    article, fake_engine, broker, moderator_user
+):
+    comment = services.submit_comment(article, "Ann", "", "You idiot.", ip="10.0.0.1")
+    services.record_decision(comment, "approve", actor=moderator_user)
+    assert assessing.assess_batch() == 1
+    assert Assessment.objects.filter(comment=comment).exists()
+    assert list(comment.decisions.values_list("action", flat=True)) == ["approve"]
+
+
+def test_an_engine_failure_on_one_comment_leaves_it_to_the_moderators(article, fake_engine):
+    good = store_pending(article, 2, "fine {i}")
+    bad = store_pending(article, 1, "EXPLODE {i}")
+    assert assessing.assess_batch() == 2
+    assert not AwaitingAssessment.objects.exists()
+    assert not Assessment.objects.filter(comment=bad[0]).exists()
+    assert bad[0].status == "pending" and not bad[0].being_assessed
+    assert all(Comment.objects.get(pk=c.pk).status == "approved" for c in good)
+
+
+# -- the sweeper ------------------------------------------------------------------------------
+
+
+def test_the_sweeper_sends_messages_only_for_what_the_queue_cannot_reach(
+    article, fake_engine, broker, settings, django_capture_on_commit_callbacks
+):
+    settings.CIVILITY_ASSESS_BATCH = 4
+    settings.CIVILITY_SWEEP_AFTER = 0
+    store_pending(article, 10)  # their messages were lost (never sent: no commit hook ran)
+    assert queued_messages(broker) == []
+    sent = assessing.sweep()
+    assert sent == 3  # ceil(10 / 4): each message assesses a batch
+    assert len(queued_messages(broker)) == 3
+    assert assessing.sweep() == 0  # the queue already reaches them all
+    broker.delete(ASSESS_QUEUE)  # the broker lost them too
+    assert assessing.sweep() == 3
+
+
+def test_the_sweeper_leaves_fresh_and_claimed_comments_alone(article, fake_engine, settings):
+    settings.CIVILITY_SWEEP_AFTER = 3600
+    store_pending(article, 5)
+    assert assessing.sweep(queued_messages=lambda queue: 0) == 0  # not stale yet
+    settings.CIVILITY_SWEEP_AFTER = 0
+    assessing.claim(10)  # a live worker holds them
+    assert assessing.sweep(queued_messages=lambda queue: 0) == 0
+
+
+# -- civility reassess ------------------------------------------------------------------------
+
+
+def reassess(*args) -> str:
+    out = StringIO()
+    call_command("reassess", "--no-progress", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_reassess_dry_run_counts_by_status_and_date(article, fake_engine):
+    services.submit_comment(article, "Ann", "", "hmm one", ip="10.0.0.1")
+    services.submit_comment(article, "Bob", "", "hmm two", ip="10.0.0.2")
+    services.submit_comment(article, "Cy", "", "fine", ip="10.0.0.3")
+    assert "2 pending comment(s) would be reassessed" in reassess("--dry-run")
+    assert "3 comment(s) would be reassessed" in reassess("--dry-run", "--status", "all")
+    assert "0 pending comment(s)" in reassess("--dry-run", "--since", "2999-01-01")
+    assert fake_engine.batches == []  # a dry run changes nothing
+    assert not AwaitingAssessment.objects.exists()
+
+
+def test_reassess_without_a_broker_runs_here_and_skips_up_to_date_ones(article, fake_engine):
+    services.submit_comment(article, "Ann", "", "hmm one", ip="10.0.0.1")
+    output = reassess()
+    assert "Reassessed 0 of 1 pending comment(s)" in output  # current model already
+    fake_engine.model_version = "fake-2"
+    output = reassess()
+    assert "Reassessed 1 of 1 pending comment(s)" in output
+    assert fake_engine.batches == [1]
+
+
+def test_reassess_with_a_broker_queues_batches_for_the_workers(
+    article, fake_engine, broker, settings, django_capture_on_commit_callbacks
+):
+    settings.CIVILITY_ASSESS_BATCH = 2
+    for i in range(5):
+        Comment.objects.create(article=article, author_name="R", body=f"old comment {i}")
+    with django_capture_on_commit_callbacks(execute=True):
+        output = reassess()
+    assert "Queued 5 of 5 pending comment(s)" in output
+    assert AwaitingAssessment.objects.count() == 5
+    assert len(queued_messages(broker)) == 3
+    assert fake_engine.batches == []
+    with django_capture_on_commit_callbacks(execute=True):
+        assert "Queued 0 of 5" in reassess()  # already waiting: not queued twice
