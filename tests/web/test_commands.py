@@ -100,3 +100,21 @@ def test_moderator_add_staff_gives_a_cms_token_that_creates_articles(client):
         assert response.status_code == expected
     assert User.objects.get(username="cms").is_staff
     assert Article.objects.filter(slug="from-the-cms").exists()
+
+
+def test_worker_and_serve_with_worker_need_a_broker(settings):
+    from django.core.management import CommandError
+
+    settings.CELERY_BROKER_URL = ""
+    with pytest.raises(CommandError, match="REDIS_URL"):
+        run("worker")
+    with pytest.raises(CommandError, match="REDIS_URL"):
+        run("serve", "--with-worker")
+
+
+def test_site_commands_live_together_in_the_site_app():
+    from django.core.management import get_commands
+
+    commands = get_commands()
+    for name in ("serve", "demo", "worker", "reassess", "webhook", "moderator"):
+        assert commands[name] == "civility.web.site", name

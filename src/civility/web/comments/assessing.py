@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import time
 import uuid
 from datetime import timedelta
@@ -96,7 +97,8 @@ def _table() -> str:
 def claim(size: int, prefer: list[int] = (), lease: float | None = None) -> tuple[str, list[int]]:
     """Claim up to `size` waiting comments for this worker: (claim token, comment ids). The
     preferred ids first (the message's own comments), then round-robin across articles."""
-    token = uuid.uuid4().hex
+    # The process id first: which worker holds a claim can be read off the table.
+    token = f"{os.getpid()}-{uuid.uuid4().hex}"[:32]
     lease = settings.CIVILITY_ASSESS_LEASE if lease is None else lease
     table = _table()
     prefer = [int(i) for i in prefer][:size]

@@ -1,0 +1,247 @@
+"""The scale-out property with real processes, small: two `civility serve` and two
+`civility worker` processes on one database and this run's Redis, 300 comments posted across
+both servers, one worker killed with SIGKILL while it holds a batch. Every acknowledged comment
+must then be assessed exactly once, with exactly one automatic decision where the policy
+decides, and nothing left waiting. A webhook receiver that is down while the decisions happen
+gets every delivery, signed, once it comes back. bench/scale_out.py runs the same harness with
+10,000 comments (docs/workers.md has its figures).
+
+The database is the one the suite runs on: PostgreSQL under `make test-postgres` (a fresh
+database of its own on that server), otherwise a SQLite file."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from civility.web.webhooks.delivery import verify
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+from load import free_port  # noqa: E402
+from scale_out import Cluster  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+COMMENTS = 300
+
+
+class Receiver:
+    """A webhook receiver on 127.0.0.1 that records what it gets; started late on purpose."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.received: list[tuple[dict, bytes]] = []
+        received = self.received
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                received.append((dict(self.headers), body))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+
+    def start(self):
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture(scope="module")
+def run(redis_url):
+    """The whole scenario, once; the tests below check what it left."""
+    import redis
+
+    redis.Redis.from_url(redis_url).flushdb()
+    database = os.environ.get("DATABASE_URL", "")
+    cluster = Cluster(
+        database if database.startswith("postgres") else "sqlite",
+        redis_url,
+        servers=2,
+        workers=2,
+        worker_concurrency=2,
+        scripted_engine_ms=25,
+        extra_env={
+            "CIVILITY_ASSESS_BATCH": "16",
+            "CIVILITY_ASSESS_LEASE": "3",
+            "CIVILITY_SWEEP_AFTER": "2",
+            "CIVILITY_WEBHOOK_RETRY_BASE": "1",
+            "CIVILITY_WEBHOOK_TIMEOUT": "2",
+            "CIVILITY_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8",
+        },
+    )
+    port = free_port()  # nothing listens there until the receiver starts, late
+    receiver = None
+    try:
+        cluster.prepare()
+        added = cluster.civility(
+            "webhook",
+            "add",
+            f"http://127.0.0.1:{port}/hooks/civility",
+            "--events",
+            "comment.rejected",
+        )
+        secret = added.split()[-1]
+        cluster.launch()
+        killed = cluster.kill_when_busy(0, after=COMMENTS // 5)
+        acknowledged = cluster.post_comments(COMMENTS, concurrency=8)
+        cluster.wait_until_assessed(len(acknowledged), timeout=120)
+        killed["thread"].join(timeout=5)
+        failed_first = _wait_for(
+            lambda: cluster.query(
+                "SELECT COUNT(*) FROM webhooks_delivery WHERE attempts >= 1 AND status = 'pending'"
+            )[0][0],
+            timeout=30,
+        )
+        receiver = Receiver(port)
+        receiver.start()
+        rejected = [i for i, text in acknowledged.items() if "idiot" in text]
+        _wait_for(
+            lambda: (
+                cluster.query("SELECT COUNT(*) FROM webhooks_delivery WHERE status = 'delivered'")[
+                    0
+                ][0]
+                >= len(rejected)
+            ),
+            timeout=90,
+        )
+        yield {
+            "cluster": cluster,
+            "acknowledged": acknowledged,
+            "problems": cluster.problems(acknowledged),
+            "killed": killed,
+            "rejected": rejected,
+            "secret": secret,
+            "received": list(receiver.received),
+            "failed_first": failed_first,
+            "survivor_log": cluster.worker_log(1),
+        }
+    finally:
+        if receiver is not None:
+            receiver.stop()
+        cluster.stop()
+
+
+def _wait_for(condition, timeout: float):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise TimeoutError("the condition did not hold in time")
+
+
+def test_every_acknowledged_comment_is_assessed_exactly_once_despite_kill_9(run):
+    assert len(run["acknowledged"]) == COMMENTS, run["cluster"].post_failures
+    assert run["killed"].get("held"), "worker 0 was not killed while holding a batch"
+    assert run["killed"]["assessed"] < COMMENTS  # mid-run
+    assert run["cluster"].workers[0].returncode == -9
+    assert run["problems"] == []
+    decisions = dict(
+        run["cluster"].query(
+            "SELECT suggested_decision, COUNT(*) FROM comments_assessment GROUP BY 1"
+        )
+    )
+    texts = run["acknowledged"].values()
+    rejected = sum("idiot" in t for t in texts)
+    review = sum("hmm" in t for t in texts)
+    assert decisions == {
+        "approve": COMMENTS - rejected - review,
+        "reject": rejected,
+        "review": review,
+    }
+    assert min(decisions.values()) >= COMMENTS // 4  # the scripted engine's three verdicts
+
+
+def test_the_surviving_worker_reported_no_failure(run):
+    log = run["survivor_log"]
+    assert "Traceback" not in log and "ERROR" not in log, log[-3000:]
+    assert "civility.assess" in log  # it did assessment work
+
+
+def test_a_receiver_that_was_down_gets_every_delivery_signed_after_it_comes_back(run):
+    assert run["failed_first"] >= 1  # deliveries failed while the receiver was down
+    by_comment = {}
+    for headers, body in run["received"]:
+        assert headers["X-Civility-Event"] == "comment.rejected"
+        assert verify(
+            run["secret"], body, headers["X-Civility-Timestamp"], headers["X-Civility-Signature"]
+        )
+        payload = json.loads(body)
+        by_comment[payload["comment"]["id"]] = payload
+    assert sorted(by_comment) == sorted(run["rejected"])
+    for comment_id, payload in by_comment.items():
+        assert payload["comment"]["text"] == run["acknowledged"][comment_id]
+        assert payload["decision"]["automatic"] is True
+        assert payload["decision"]["reasons"] == ["personal_attack"]
+    attempts = run["cluster"].query(
+        "SELECT MAX(attempts), MIN(attempts) FROM webhooks_delivery WHERE status = 'delivered'"
+    )[0]
+    assert attempts[0] >= 2  # retried, with backoff, until the receiver answered
+
+
+def test_serve_with_worker_runs_both_and_stops_both(redis_url, tmp_path):
+    """One machine with Redis: `civility serve --with-worker` assesses what it is posted."""
+    import asyncio
+    import signal
+
+    import redis
+
+    from scale_out import http_post
+
+    redis.Redis.from_url(redis_url).flushdb()
+    cluster = Cluster("sqlite", redis_url, servers=0, workers=0, scripted_engine_ms=1)
+    try:
+        cluster.prepare()
+        port = free_port()
+        serve = cluster._spawn(
+            "serve",
+            [
+                sys.executable,
+                "-m",
+                "civility.cli",
+                "serve",
+                "--with-worker",
+                "--port",
+                str(port),
+                "--workers",
+                "1",
+                "--quiet",
+            ],
+        )
+        from load import wait_until_up
+
+        wait_until_up(port, serve)
+        body = json.dumps({"author": "Ann", "text": "You idiot."}).encode()
+        status, answer = asyncio.run(http_post(port, "/api/v1/articles/talks/comments", body))
+        assert status == 201 and json.loads(answer)["being_assessed"] is True
+        comment_id = json.loads(answer)["id"]
+        _wait_for(
+            lambda: cluster.query(
+                f"SELECT COUNT(*) FROM comments_decision WHERE comment_id = {comment_id}"
+            )[0][0],
+            timeout=30,
+        )
+        log = (cluster.data_dir / "serve.log").read_text()
+        worker_pid = int(log.split("Worker started (pid ")[1].split(")")[0])
+        os.killpg(serve.pid, signal.SIGTERM)
+        serve.wait(timeout=40)
+        time.sleep(0.5)
+        with pytest.raises(ProcessLookupError):
+            os.kill(worker_pid, 0)  # the worker stopped with the server
+    finally:
+        cluster.stop()
