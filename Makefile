@@ -4,9 +4,9 @@ PY := $(VENV)/bin/python
 CIVILITY := $(VENV)/bin/civility
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 
-.PHONY: setup demo test lint test-sqlite test-postgres browser-deps bench bench-web
+.PHONY: setup demo test lint test-sqlite test-postgres browser-deps i18n-deps translations messages bench bench-web
 
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed translations
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -16,6 +16,20 @@ $(VENV)/.installed: pyproject.toml
 
 demo: setup
 	$(CIVILITY) demo
+
+# The translation catalogues (docs/translations.md): the .po files are committed, the .mo
+# files are compiled here by Django's compilemessages, which needs GNU gettext's msgfmt.
+i18n-deps:
+	@command -v msgfmt >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gettext >/dev/null; }
+
+translations: $(VENV)/.installed i18n-deps
+	$(CIVILITY) shell --verbosity 0 -c 'from civility.web.i18n import compile_catalogues; compile_catalogues()'
+
+# After adding or changing a user-visible string: extract it into every catalogue, then
+# translate it there (a test fails while any string is untranslated or fuzzy).
+messages: setup
+	cd src/civility/web && CIVILITY_DATA_DIR=$(abspath var) $(abspath $(PY)) -m django makemessages -l ar -l fa -l tr -l ckb -l kmr \
+		--no-obsolete --add-location file -i __pycache__ --settings civility.web.settings_test
 
 # Debian's chromium for the Playwright tests (never a browser download).
 browser-deps:

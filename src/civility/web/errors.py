@@ -167,4 +167,17 @@ def server_error(request):
 def csrf_failure(request, reason=""):
     if wants_json(request):
         return json_error(request, 403, f"CSRF check failed: {reason}", "csrfmiddlewaretoken")
+    if request.GET.get("embed") == "1":
+        # A form from an embed page older than the embed's own form token: say so inside
+        # the frame instead of Django's page, which the frame may not show.
+        from django.utils.translation import gettext as _
+
+        from civility.web.comments.views import frame_message
+
+        return frame_message(
+            request,
+            title=_("Your comment was not sent"),
+            message=_("This comment form is out of date. Reload the page and try again."),
+            status=403,
+        )
     return django_csrf_failure(request, reason)

@@ -18,8 +18,12 @@ def too_large_response(request) -> HttpResponse:
     if wants_json(request):
         message = f"request body is larger than the limit of {limit} bytes"
         return json_error(request, 413, message, "body")
-    html = render_to_string("too_large.html", {"limit": limit}, request=request)
-    return HttpResponse(html, status=413)
+    # Inside the embed's frame (its form posts to /embed/…), a page the frame may show.
+    embed = request.path.startswith("/embed/")
+    html = render_to_string("too_large.html", {"limit": limit, "embed": embed}, request=request)
+    response = HttpResponse(html, status=413)
+    response.xframe_options_exempt = embed
+    return response
 
 
 class BodySizeLimitMiddleware:

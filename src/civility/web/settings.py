@@ -5,6 +5,9 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.conf.locale import LANG_INFO
+
+from civility.web.i18n import register_languages
 
 BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = Path(os.environ.get("CIVILITY_DATA_DIR", Path.cwd() / "var"))
@@ -68,6 +71,8 @@ MIDDLEWARE = [
     "civility.web.middleware.ContentSecurityPolicyMiddleware",
     "civility.web.middleware.CachedPublicReadsMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A signed-in moderator's own language (their preferences), over the browser's.
+    "civility.web.moderation.middleware.ModeratorLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
 ]
 
@@ -166,6 +171,8 @@ LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/moderation/"
 
 LANGUAGE_CODE = "en"
+# English is the source; the others have catalogues in locale/ (docs/translations.md).
+# Django has no Kurmanji at all: civility.web.i18n adds ckb and kmr to its LANG_INFO.
 LANGUAGES = [
     ("en", "English"),
     ("ar", "العربية"),
@@ -174,6 +181,10 @@ LANGUAGES = [
     ("ckb", "کوردی"),
     ("kmr", "Kurmancî"),
 ]
+register_languages()
+LANGUAGES_BIDI = [code for code, _name in LANGUAGES if LANG_INFO[code]["bidi"]]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+FORMAT_MODULE_PATH = ["civility.web.formats"]  # Kurmanji's dates; Django has the others
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -215,6 +226,9 @@ SECURE_PROXY_SSL_HEADER = (_PROXY_HEADER, "https") if _PROXY_HEADER else None
 # everything from this origin only, no inline script or style. Pages meant to be framed (the
 # embed and the status page it shows) may be framed by these origins ("*": any site).
 CIVILITY_EMBED_ANCESTORS = os.environ.get("CIVILITY_EMBED_ANCESTORS", "*").replace(",", " ")
+# The embed posts with a signed form token bound to the article instead of the CSRF cookie
+# (a cookie in a frame on another site is not sent): how long one rendered form stays valid.
+CIVILITY_EMBED_FORM_MAX_AGE = int(os.environ.get("CIVILITY_EMBED_FORM_MAX_AGE", str(6 * 3600)))
 
 
 # Posting limits: (comments, seconds) per client IP and per author name.

@@ -9,5 +9,6 @@ urlpatterns = [
     path("comments/status/<str:token>/", views.comment_status, name="status"),
     path("guidelines/", views.guidelines, name="guidelines"),
     path("embed/<slug:slug>/", views.embed, name="embed"),
+    path("embed/<slug:slug>/comments/", views.embed_post, name="embed-post"),
     path("embed.js", views.embed_js, name="embed-js"),
 ]

@@ -1,9 +1,15 @@
-"""Reader-facing comment views: post, private status page, guidelines, CMS embed."""
+"""Reader-facing comment views: post, private status page, guidelines, CMS embed.
+
+Every reader page speaks the article's language unless the reader picked another with the
+language links (`?lang=`), which the page's own links and forms carry along
+(civility.web.i18n.reader_language)."""
 
 from __future__ import annotations
 
 import functools
+import logging
 import zlib
+from datetime import datetime
 
 from django.conf import settings
 from django.http import Http404, HttpResponse
@@ -11,21 +17,28 @@ from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
 from django.utils.cache import patch_vary_headers
+from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
-from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import get_language, gettext_lazy, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_exempt
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from civility.web import ratelimit
 from civility.web.articles.models import Article
-from civility.web.text import parse_id
+from civility.web.i18n import NATIVE_DIGITS, chosen_language, local_digits, reader_language
+from civility.web.text import clean_name, has_control, has_visible, parse_id
 
 from . import cache as comment_cache
+from . import embed as embed_forms
 from .models import REJECTED, Comment
 from .services import MAX_AUTHOR_CHARS, MAX_COMMENT_CHARS, CommentError, submit_comment
 from .status_json import status_json, wants_status_json
+
+log = logging.getLogger(__name__)
 
 # Our community guidelines, in our own words; codes match the decision reason codes.
 GUIDELINES: list[tuple[str, str, str]] = [
@@ -105,7 +118,9 @@ def public_parent(article: Article, comment_id: int | None) -> Comment | None:
 
 
 def comments_html(article: Article) -> tuple[str, int]:
-    """The rendered, cached list of approved comments and how many there are."""
+    """The rendered, cached list of approved comments (in the active language: reply links
+    and dates) and how many there are."""
+    language = get_language()
 
     def build():
         comments = comment_cache.approved_comments(article)
@@ -113,13 +128,35 @@ def comments_html(article: Article) -> tuple[str, int]:
 
         def walk(items, depth):
             for item in items:
-                flat.append({**item, "depth": min(depth, 4)})
+                posted = datetime.fromisoformat(item["created"])
+                flat.append({**item, "depth": min(depth, 4), "posted": posted})
                 walk(item["replies"], depth + 1)
 
         walk(comment_cache.threaded(comments), 0)
-        return render_to_string("comments/_thread.html", {"comments": flat}), len(comments)
+        context = {"comments": flat, "lang_query": urlencode({"lang": language})}
+        return render_to_string("comments/_thread.html", context), len(comments)
 
-    return comment_cache.cached_fragment("thread-html", article, build)
+    return comment_cache.cached_fragment(f"thread-html:{language}", article, build)
+
+
+def language_links(request) -> list[dict]:
+    """The language switcher: this page in each of the site's languages."""
+    current = get_language()
+    links = []
+    for code, name in settings.LANGUAGES:
+        query = request.GET.copy()
+        query["lang"] = code
+        query.pop("new", None)  # "Thank you, received" belongs to the post, not a reload
+        links.append(
+            {
+                "code": code,
+                "name": name,
+                "url": "?" + query.urlencode(),
+                "current": code == current,
+                "bidi": code in settings.LANGUAGES_BIDI,
+            }
+        )
+    return links
 
 
 def section_context(request, article, *, embed=False, form_values=None, form_error=None) -> dict:
@@ -128,6 +165,12 @@ def section_context(request, article, *, embed=False, form_values=None, form_err
         request.POST.get("parent") if request.method == "POST" else request.GET.get("reply_to")
     )
     reply_to = public_parent(article, reply_id)
+    language = get_language()
+    lang_query = urlencode({"lang": language})
+    if embed:
+        post_url = reverse("comments:embed-post", args=[article.slug])
+    else:
+        post_url = reverse("comments:post", args=[article.slug])
     return {
         "article": article,
         "comments_html": mark_safe(html),  # noqa: S308 - rendered by our autoescaping template
@@ -138,27 +181,48 @@ def section_context(request, article, *, embed=False, form_values=None, form_err
         "reply_to": reply_to,
         "max_chars": MAX_COMMENT_CHARS,
         "max_author": MAX_AUTHOR_CHARS,
-        "guidelines_url": reverse("comments:guidelines"),
+        "post_url": f"{post_url}?{lang_query}",
+        "guidelines_url": f"{reverse('comments:guidelines')}?{lang_query}",
+        "embed_url": f"{reverse('comments:embed', args=[article.slug])}?{lang_query}",
+        "lang_query": lang_query,
+        "native_digits": NATIVE_DIGITS.get(language, ""),
+        "language_links": language_links(request),
     }
 
 
-# Stands in for the per-request CSRF token in cached pages; swapped for the real one on output.
+# Stands in for the per-request CSRF token (article page) or embed form token in cached
+# pages; swapped for a fresh one on output.
 CSRF_PLACEHOLDER = "civility-csrf-placeholder-7f3c9a"
 
 
 def render_comment_page(request, article, template: str, *, embed: bool = False) -> HttpResponse:
-    """The article (or embed) page. For anonymous readers without query parameters the whole
-    page is rendered once per comments version and language; only the CSRF token differs."""
-    if request.GET or request.user.is_authenticated:
-        return render(request, template, section_context(request, article, embed=embed))
+    """The article (or embed) page, in the reader's language. For anonymous readers without
+    other query parameters than `lang` the whole page is rendered once per comments version
+    and language; only the CSRF token (or the embed's form token) differs."""
+    language = reader_language(request, article)
+    with translation.override(language):
+        if set(request.GET) - {"lang"} or request.user.is_authenticated:
+            context = section_context(request, article, embed=embed)
+            if embed:
+                context["form_token"] = embed_forms.form_token(article)
+            response = render(request, template, context)
+        else:
 
-    def build():
-        context = section_context(request, article, embed=embed)
-        context["csrf_token"] = CSRF_PLACEHOLDER
-        return render_to_string(template, context, request=request)
+            def build():
+                context = section_context(request, article, embed=embed)
+                context["csrf_token"] = context["form_token"] = CSRF_PLACEHOLDER
+                return render_to_string(template, context, request=request)
 
-    html = comment_cache.cached_fragment(_page_kind(template, article), article, build)
-    return _page_response(request, html)
+            html = comment_cache.cached_fragment(_page_kind(template, article), article, build)
+            token = embed_forms.form_token(article) if embed else None
+            response = _page_response(request, html, token)
+    return _in_language(response, language)
+
+
+def _in_language(response: HttpResponse, language: str) -> HttpResponse:
+    response["Content-Language"] = language
+    patch_vary_headers(response, ["Cookie", "Accept-Language"])
+    return response
 
 
 def _page_kind(template: str, article) -> str:
@@ -178,8 +242,10 @@ def _page_parts(html: str) -> list[bytes]:
     return html.encode().split(CSRF_PLACEHOLDER.encode())
 
 
-def _page_response(request, html: str) -> HttpResponse:
-    response = HttpResponse(get_token(request).encode().join(_page_parts(html)))
+def _page_response(request, html: str, token: str | None = None) -> HttpResponse:
+    if token is None:
+        token = get_token(request)
+    response = HttpResponse(token.encode().join(_page_parts(html)))
     patch_vary_headers(response, ["Cookie", "Accept-Language"])
     return response
 
@@ -187,24 +253,65 @@ def _page_response(request, html: str) -> HttpResponse:
 def cached_anonymous_page(request, article, template: str) -> HttpResponse | None:
     """The prebuilt anonymous page with this request's CSRF token, if it is already built;
     None otherwise (the view then builds it). The caller vouches the reader is anonymous."""
-    html = comment_cache.peek_fragment(_page_kind(template, article), article)
-    return None if html is None else _page_response(request, html)
+    language = reader_language(request, article)
+    with translation.override(language):
+        html = comment_cache.peek_fragment(_page_kind(template, article), article)
+    return None if html is None else _in_language(_page_response(request, html), language)
 
 
-@require_POST
-def post_comment(request, slug):
-    article = get_object_or_404(Article, slug=slug)
-    embed = request.GET.get("embed") == "1"
+def reader_error(error: CommentError, values: dict) -> str:
+    """What to tell a reader whose comment was refused, in their language. Worked out from
+    what they sent (the service's own messages are English, for the API and the logs)."""
+    field = error.field
+    if field == "article":
+        return _("Comments are closed on this article.")
+    if field == "author":
+        name = clean_name(values.get("author") or "")
+        if not name:
+            return _("Please give a name.")
+        if len(name) > MAX_AUTHOR_CHARS:
+            return _("Your name is longer than %(max)s characters.") % {
+                "max": local_digits(MAX_AUTHOR_CHARS)
+            }
+        if has_control(name, allow_lines=False):
+            return _("Your name contains control characters. Please remove them.")
+        return _("Your name needs at least one letter, digit or emoji.")
+    if field == "email":
+        return _("That e-mail address is not valid. Correct it or leave the field empty.")
+    if field == "parent":
+        return _("The comment you are replying to does not exist.")
+    if field == "text":
+        text = values.get("text") or ""
+        if not text.strip():
+            return _("Please write your comment first.")
+        if len(text) > MAX_COMMENT_CHARS:
+            return ngettext(
+                "Your comment is %(count)s characters long; the limit is %(max)s.",
+                "Your comment is %(count)s characters long; the limit is %(max)s.",
+                len(text),
+            ) % {"count": local_digits(len(text)), "max": local_digits(MAX_COMMENT_CHARS)}
+        if has_control(text):
+            return _("Your comment contains control characters. Please remove them.")
+        if not has_visible(text):
+            return _("Your comment needs at least one letter, digit or emoji.")
+        return _("Your comment contains characters that cannot be stored. Please remove them.")
+    return _("Your comment could not be accepted. Please check it and try again.")
+
+
+def _submit(request, article, *, embed: bool) -> HttpResponse:
+    """The comment form's post, for the article page and the embed alike (already checked
+    for CSRF or the embed's form token): store the comment, then show its status page."""
     values = {k: request.POST.get(k, "") for k in ("author", "email", "text")}
     parent = None
     parent_id = request.POST.get("parent", "")
+    template = "comments/embed.html" if embed else "articles/detail.html"
     try:
         if parent_id:
             # A pending or rejected comment is answered exactly like a missing one, so replies
             # cannot be used to learn which comment ids exist.
             parent = public_parent(article, parse_id(parent_id))
             if parent is None:
-                raise CommentError("parent", _("the comment replied to does not exist"))
+                raise CommentError("parent", "the comment replied to does not exist")
         comment = submit_comment(
             article,
             values["author"],
@@ -214,16 +321,120 @@ def post_comment(request, slug):
             ip=client_ip(request),
         )
     except CommentError as exc:
-        context = section_context(request, article, embed=embed, form_values=values, form_error=exc)
-        template = "comments/embed.html" if embed else "articles/detail.html"
-        return render(request, template, context, status=400)
+        message = reader_error(exc, values)
+        return _form_again(request, article, template, values, exc.field, message, embed=embed)
     except ratelimit.RateLimited as exc:
-        response = render(
-            request, "comments/rate_limited.html", {"retry_after": exc.retry_after}, status=429
-        )
+        context = {"retry_after": exc.retry_after, "embed": embed, "article": article}
+        response = render(request, "comments/rate_limited.html", context, status=429)
         response["Retry-After"] = str(exc.retry_after)
         return response
-    return redirect(reverse("comments:status", args=[comment.status_token]) + "?new=1")
+    query = {"new": "1", "lang": get_language()}
+    if embed:
+        query["embed"] = "1"
+    return redirect(
+        reverse("comments:status", args=[comment.status_token]) + "?" + urlencode(query)
+    )
+
+
+class FormError:
+    """The error shown above the form: the field it is about and the reader's message."""
+
+    def __init__(self, field: str, message: str):
+        self.field, self.message = field, message
+
+
+def _form_again(request, article, template, values, field, message, *, embed, status=400):
+    context = section_context(
+        request, article, embed=embed, form_values=values, form_error=FormError(field, message)
+    )
+    if embed:
+        context["form_token"] = embed_forms.form_token(article)
+    return render(request, template, context, status=status)
+
+
+@require_POST
+def post_comment(request, slug):
+    """The article page's form (Django's CSRF check applies). `?embed=1` is what older embed
+    pages posted to; it ends on the framed status page as before."""
+    article = get_object_or_404(Article, slug=slug)
+    with translation.override(reader_language(request, article)):
+        embed = request.GET.get("embed") == "1"
+        response = _submit(request, article, embed=embed)
+        if embed:
+            response.xframe_options_exempt = True
+        return response
+
+
+def frame_message(request, *, title, message, status, article=None) -> HttpResponse:
+    """A readable page for a refusal or an error inside the embed's frame (it may be framed
+    like the embed itself, and links back to the comments when there are any)."""
+    context = {"title": title, "message": message, "article": article, "embed": True}
+    if article is not None:
+        context["embed_url"] = (
+            reverse("comments:embed", args=[article.slug])
+            + "?"
+            + urlencode({"lang": get_language()})
+        )
+    response = render(request, "comments/frame_message.html", context, status=status)
+    response.xframe_options_exempt = True
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@csrf_exempt  # the embed's form carries a signed form token and is checked for its Origin
+@xframe_options_exempt
+@require_POST
+def embed_post(request, slug):
+    """The embed's form, posted from inside a frame on the publisher's site."""
+    article = comment_cache.get_article(slug)
+    language = reader_language(request, article)
+    with translation.override(language):
+        if article is None:
+            return frame_message(
+                request,
+                title=_("Comments not found"),
+                message=_("There are no comments for this page. It may have been removed."),
+                status=404,
+            )
+        if not embed_forms.origin_allowed(request):
+            log.warning(
+                "embed post refused: origin %r is not this site's (article %s)",
+                request.headers.get("Origin") or request.headers.get("Referer"),
+                article.slug,
+            )
+            return frame_message(
+                request,
+                title=_("Your comment was not sent"),
+                message=_(
+                    "The form was sent from a page that may not post comments here. "
+                    "Please write your comment in the comment box under the article."
+                ),
+                status=403,
+                article=article,
+            )
+        values = {k: request.POST.get(k, "") for k in ("author", "email", "text")}
+        try:
+            embed_forms.check_form_token(request.POST.get("form_token"), article)
+        except embed_forms.FormTokenError as exc:
+            if not exc.expired:
+                log.warning("embed post refused for %s: %s", article.slug, exc)
+                return frame_message(
+                    request,
+                    title=_("Your comment was not sent"),
+                    message=_("The comment form was not valid. Reload the comments and try again."),
+                    status=403,
+                    article=article,
+                )
+            message = _(
+                "The form was open for too long, so your comment was not sent yet. "
+                "Your text is still here: please send it again."
+            )
+            return _form_again(
+                request, article, "comments/embed.html", values, "form_token", message, embed=True
+            )
+        response = _submit(request, article, embed=True)
+        response.xframe_options_exempt = True
+        return response
 
 
 @require_GET
@@ -234,28 +445,45 @@ def comment_status(request, token):
         raise Http404
     if wants_status_json(request):
         return status_json(request, comment)
-    reasons = []
-    if comment.status == REJECTED:
-        codes = comment.latest_decision.reasons or ["other"]
-        reasons = [
-            {"code": c, "title": GUIDELINE_TITLES.get(c, GUIDELINE_TITLES["other"])} for c in codes
-        ]
-    context = {
-        "comment": comment,
-        "reasons": reasons,
-        "just_posted": request.GET.get("new") == "1",
-        "status_url": request.build_absolute_uri(comment.get_status_url()),
-    }
-    response = render(request, "comments/status.html", context)
+    language = reader_language(request, comment.article)
+    with translation.override(language):
+        reasons = []
+        if comment.status == REJECTED:
+            codes = comment.latest_decision.reasons or ["other"]
+            reasons = [
+                {"code": c, "title": GUIDELINE_TITLES.get(c, GUIDELINE_TITLES["other"])}
+                for c in codes
+            ]
+        embed = request.GET.get("embed") == "1"
+        lang_query = urlencode({"lang": language})
+        status_url = request.build_absolute_uri(comment.get_status_url())
+        context = {
+            "comment": comment,
+            "reasons": reasons,
+            "just_posted": request.GET.get("new") == "1",
+            "status_url": f"{status_url}?{lang_query}",
+            "embed": embed,
+            "article_url": f"{comment.article.get_absolute_url()}?{lang_query}",
+            "embed_url": (
+                reverse("comments:embed", args=[comment.article.slug]) + "?" + lang_query
+            ),
+            "guidelines_url": f"{reverse('comments:guidelines')}?{lang_query}",
+            "language_links": language_links(request),
+        }
+        response = render(request, "comments/status.html", context)
     response["Cache-Control"] = "private, no-store"
     response["Referrer-Policy"] = "no-referrer"  # the token must not leak through links
-    return response
+    return _in_language(response, language)
 
 
 @require_GET
 def guidelines(request):
-    items = [{"code": c, "title": t, "text": x} for c, t, x in GUIDELINES]
-    return render(request, "comments/guidelines.html", {"guidelines": items})
+    language = chosen_language(request) or get_language()
+    with translation.override(language):
+        items = [{"code": c, "title": t, "text": x} for c, t, x in GUIDELINES]
+        context = {"guidelines": items, "language_links": language_links(request)}
+        response = render(request, "comments/guidelines.html", context)
+    return _in_language(response, language)
 
 
 @require_GET
@@ -263,7 +491,13 @@ def guidelines(request):
 def embed(request, slug):
     article = comment_cache.get_article(slug)
     if article is None:
-        raise Http404
+        with translation.override(chosen_language(request) or get_language()):
+            return frame_message(
+                request,
+                title=_("Comments not found"),
+                message=_("There are no comments for this page. It may have been removed."),
+                status=404,
+            )
     return render_comment_page(request, article, "comments/embed.html", embed=True)
 
 

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
 
 
 def _number(value: float) -> str:
@@ -35,7 +36,7 @@ def column_chart(
     if not points:
         parts.append(
             f'<text class="empty" x="{width / 2}" y="{height / 2}" text-anchor="middle">'
-            "No data yet</text>"
+            f"{escape(_('No data yet'))}</text>"
         )
     slot = plot_w / max(len(points), 1)
     bar_w = max(slot * 0.7, 1)
@@ -72,7 +73,7 @@ def bar_chart(
     if not rows:
         parts.append(
             f'<text class="empty" x="{width / 2}" y="{height / 2 + 4}" text-anchor="middle">'
-            "No data yet</text>"
+            f"{escape(_('No data yet'))}</text>"
         )
     for index, (label, value) in enumerate(rows):
         y = 4 + index * row_height

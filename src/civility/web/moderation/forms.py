@@ -70,6 +70,20 @@ class QueueFilterForm(forms.Form):
         }
 
 
+def _language_choices():
+    from django.conf import settings
+
+    return [("", _("As my browser asks"))] + [(code, name) for code, name in settings.LANGUAGES]
+
+
+class PreferencesForm(forms.Form):
+    """A moderator's own settings (ModeratorProfile)."""
+
+    language = forms.ChoiceField(
+        choices=_language_choices, required=False, label=_("Language of the moderator pages")
+    )
+
+
 class DecisionForm(forms.Form):
     """Approve or reject; a rejection must cite at least one guideline."""
 

@@ -9,4 +9,5 @@ urlpatterns = [
     path("comments/<int:comment_id>/decide/", views.decide, name="decide"),
     path("bulk/", views.bulk_decide, name="bulk"),
     path("dashboard/", views.dashboard, name="dashboard"),
+    path("preferences/", views.preferences, name="preferences"),
 ]

@@ -16,14 +16,21 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonRes
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import formats, translation
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import (
+    get_language_from_request,
+    gettext_lazy,
+    ngettext,
+    pgettext,
+)
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from civility.web.comments.models import APPROVE, Comment
 from civility.web.comments.services import DecisionError, author_history, record_decision
 from civility.web.errors import json_error
+from civility.web.i18n import local_digits
 
 from . import charts
 from .forms import (
@@ -32,8 +39,10 @@ from .forms import (
     STATUS_CHOICES,
     BulkDecisionForm,
     DecisionForm,
+    PreferencesForm,
     QueueFilterForm,
 )
+from .models import ModeratorProfile
 from .queue import queue_comments
 from .stats import dashboard_stats
 
@@ -193,7 +202,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         days = 14
     days = days if days in DASHBOARD_DAYS else 14
     stats = dashboard_stats(days)
-    per_day = [(day.strftime("%b %d"), count) for day, count in stats.comments_per_day]
+    # Django's date format syntax; each language says how a short day label looks in it.
+    day_format = pgettext("chart label of a day, Django date format", "M j")
+    per_day = [
+        (local_digits(formats.date_format(day, day_format)), count)
+        for day, count in stats.comments_per_day
+    ]
     by_reason = [
         (str(_("Other") if code == "other" else REASON_LABELS[code]), n)
         for code, n in stats.rejections_by_reason
@@ -211,3 +225,22 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             ),
         },
     )
+
+
+@require_http_methods(["GET", "POST"])
+@moderator_required
+def preferences(request: HttpRequest) -> HttpResponse:
+    """The moderator's own settings: the language of the moderator pages."""
+    if request.method == "GET":
+        profile = ModeratorProfile.objects.filter(user=request.user).first()
+        form = PreferencesForm(initial={"language": profile.language if profile else ""})
+        return render(request, "moderation/preferences.html", {"form": form})
+    form = PreferencesForm(request.POST)
+    if not form.is_valid():
+        return render(request, "moderation/preferences.html", {"form": form}, status=400)
+    language = form.cleaned_data["language"]
+    ModeratorProfile.objects.update_or_create(user=request.user, defaults={"language": language})
+    # Say it in the language just chosen (empty: the browser's), not the one of this request.
+    with translation.override(language or get_language_from_request(request)):
+        messages.success(request, _("Preferences saved."))
+    return HttpResponseRedirect(reverse("moderation:preferences"))

@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django import template
+from django.utils import formats
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from ..highlight import highlight_spans
 
@@ -46,12 +49,48 @@ def duration(value: timedelta | None) -> str:
         return "–"
     seconds = int(value.total_seconds())
     if seconds < 60:
-        return f"{seconds} s"
+        return _("%(n)s s") % {"n": seconds}
     if seconds < 3600:
-        return f"{seconds // 60} min"
+        return _("%(n)s min") % {"n": seconds // 60}
     if seconds < 86400:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86400:.1f} d"
+        return _("%(n)s h") % {"n": formats.number_format(seconds / 3600, 1)}
+    return _("%(n)s d") % {"n": formats.number_format(seconds / 86400, 1)}
+
+
+SUGGESTION_LABELS = {
+    "approve": gettext_lazy("approve"),
+    "reject": gettext_lazy("reject"),
+    "review": gettext_lazy("human review"),
+}
+# Reason codes of the engine that are no guideline (the guidelines have REASON_LABELS).
+ENGINE_REASON_LABELS = {
+    "unsupported_language": gettext_lazy("Language the engine does not model: needs a human"),
+}
+
+
+@register.filter
+def suggestion_label(decision: str) -> str:
+    """The engine's suggested decision in the moderator's language."""
+    return str(SUGGESTION_LABELS.get(decision, decision))
+
+
+@register.filter
+def engine_reasons(assessment) -> list[str]:
+    """The engine's reasons in the moderator's language, from its reason codes; the engine's
+    own (English) words only for a code we have no name for."""
+    from ..forms import REASON_LABELS
+
+    codes = list(getattr(assessment, "reason_codes", None) or [])
+    if not codes:
+        return list(getattr(assessment, "reasons", None) or [])
+    english = list(getattr(assessment, "reasons", None) or [])
+    labels = []
+    for index, code in enumerate(codes):
+        label = REASON_LABELS.get(code) or ENGINE_REASON_LABELS.get(code)
+        if label is None:
+            label = english[index] if index < len(english) else code
+        labels.append(str(label))
+    return labels
 
 
 @register.filter

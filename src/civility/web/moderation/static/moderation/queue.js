@@ -139,7 +139,7 @@
       case "k": focusCard(current - 1); break;
       case "a":
         // Approving an approved comment again would only add noise to its trail.
-        if (card && card.dataset.status === "approved") announce("Already approved.");
+        if (card && card.dataset.status === "approved") announce(queue.dataset.alreadyApproved);
         else if (card) submitForm(card.querySelector("form.approve"));
         break;
       case "r":
