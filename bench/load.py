@@ -9,7 +9,15 @@ drives three scenarios with --concurrency clients, each for --requests requests:
 and prints req/s, p50 and p99 per scenario. The client runs on the same machine as the
 server, so both share its cores: figures are a floor, not a ceiling.
 
+With --redis-url the site runs as deployed with workers (docs/workers.md): a post stores the
+comment and queues it, --assess-workers `civility worker` processes assess it; the run then
+also reports how long the workers took to catch up (worker throughput). --drain N instead
+measures the workers alone: N comments are stored and queued before any worker starts, and the
+time to assess them all is printed. --only post skips the read scenarios.
+
   .venv/bin/python bench/load.py [--database-url postgres://postgres@127.0.0.1:5432/civility_bench]
+  .venv/bin/python bench/load.py --redis-url redis://127.0.0.1:6379/9 --assess-workers 1 --only post
+  .venv/bin/python bench/load.py --redis-url redis://127.0.0.1:6379/9 --assess-workers 2 --drain 100000
 """
 
 from __future__ import annotations
@@ -178,6 +186,11 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--json", action="store_true", help="print one JSON object instead of a table"
     )
+    parser.add_argument("--redis-url", default="", help="assessment in workers on this Redis")
+    parser.add_argument("--assess-workers", type=int, default=1, help="with --redis-url")
+    parser.add_argument("--worker-concurrency", type=int, default=2)
+    parser.add_argument("--drain", type=int, default=0, help="measure the workers on a backlog")
+    parser.add_argument("--only", choices=("all", "post"), default="all")
     args = parser.parse_args(argv)
 
     data_dir = Path(tempfile.mkdtemp(prefix="civility-bench-"))
@@ -191,6 +204,13 @@ def main(argv=None) -> int:
         "CIVILITY_POST_LIMIT_PER_AUTHOR": "100000000/60",
         "LOG_LEVEL": "CRITICAL",
     }
+    if args.redis_url:
+        import redis
+
+        redis.Redis.from_url(args.redis_url).flushdb()
+        env["REDIS_URL"] = args.redis_url
+    else:
+        env.pop("REDIS_URL", None)
     drop_database = None
     if args.database_url:
         env["DATABASE_URL"], drop_database = fresh_postgres_database(args.database_url)
@@ -204,8 +224,103 @@ def main(argv=None) -> int:
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
+def start_workers(env: dict, count: int, concurrency: int) -> list[subprocess.Popen]:
+    civility = str(Path(sys.executable).with_name("civility"))
+    return [
+        subprocess.Popen(
+            [civility, "worker", f"--concurrency={concurrency}", "--loglevel=WARNING"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        for _ in range(count)
+    ]
+
+
+def stop_processes(processes: list[subprocess.Popen]) -> None:
+    for process in processes:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def count_rows(env: dict, table: str) -> int:
+    script = (
+        "import django; django.setup()\n"
+        "from django.db import connection\n"
+        "with connection.cursor() as c:\n"
+        f"    c.execute('SELECT COUNT(*) FROM {table}'); print(c.fetchone()[0])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+    )
+    return int(done.stdout)
+
+
+def wait_for_drain(env: dict, timeout: float = 3600) -> float:
+    """Seconds until no comment waits for assessment."""
+    started = time.perf_counter()
+    while count_rows(env, "comments_awaitingassessment"):
+        if time.perf_counter() - started > timeout:
+            raise SystemExit("the workers did not catch up in time")
+        time.sleep(0.5)
+    return time.perf_counter() - started
+
+
+def queue_backlog(env: dict, count: int) -> None:
+    """Store `count` comments and queue them for the workers, as posts would have."""
+    script = f"""
+import django; django.setup()
+from django.db import transaction
+from civility.web.articles.models import Article
+from civility.web.comments import assessing
+from civility.web.comments.models import Comment
+article = Article.objects.get(slug={SLUG!r})
+texts = ["A considered remark number {{}} about the security talks.",
+         "You are an idiot, number {{}}, like everyone who agrees.",
+         "hmm, number {{}}: did anyone check the figures in the report?"]
+for start in range(0, {count}, 5000):
+    with transaction.atomic():
+        batch = Comment.objects.bulk_create([
+            Comment(article=article, author_name=f"Backlog {{i}}", body=texts[i % 3].format(i))
+            for i in range(start, min({count}, start + 5000))])
+        assessing.queue_comments(batch, fresh=True)
+"""
+    subprocess.run([sys.executable, "-c", script], env=env, check=True)
+
+
+def run_drain(args, env: dict) -> int:
+    prepare_database(env, 0)
+    started = time.perf_counter()
+    queue_backlog(env, args.drain)
+    print(f"stored and queued {args.drain} comments in {time.perf_counter() - started:.1f} s")
+    workers = start_workers(env, args.assess_workers, args.worker_concurrency)
+    try:
+        seconds = wait_for_drain(env)
+    finally:
+        stop_processes(workers)
+    assessed = count_rows(env, "comments_assessment")
+    print(
+        f"{args.assess_workers} worker(s) x {args.worker_concurrency} threads drained "
+        f"{assessed} comments in {seconds:.1f} s (engine load included): "
+        f"{assessed / seconds:.0f} comments/s; load average after {os.getloadavg()}"
+    )
+    return 0
+
+
 def run_bench(args, env: dict, data_dir: Path) -> int:
+    if args.drain:
+        return run_drain(args, env)
     prepare_database(env, args.comments)
+    workers = (
+        start_workers(env, args.assess_workers, args.worker_concurrency) if args.redis_url else []
+    )
 
     port = free_port()
     civility = str(Path(sys.executable).with_name("civility"))
@@ -254,11 +369,16 @@ def run_bench(args, env: dict, data_dir: Path) -> int:
         def read(path):
             return lambda: asyncio.run(scenario(host, port, c, n, lambda i: ("GET", path, None)))
 
-        results["article"] = measured(server.pid, read(page))
-        results["api"] = measured(server.pid, read(api))
+        if args.only == "all":
+            results["article"] = measured(server.pid, read(page))
+            results["api"] = measured(server.pid, read(api))
         posting = lambda: asyncio.run(scenario(host, port, c, args.post_requests, post))  # noqa: E731
         results["post"] = measured(server.pid, posting)
+        if workers:
+            # From the end of posting until the workers have assessed everything posted.
+            results["post"]["workers_caught_up_s"] = round(wait_for_drain(env), 1)
     finally:
+        stop_processes(workers)
         os.killpg(server.pid, signal.SIGTERM)
         try:
             output, _ = server.communicate(timeout=20)
@@ -271,6 +391,7 @@ def run_bench(args, env: dict, data_dir: Path) -> int:
     database = "postgresql" if args.database_url.startswith("postgres") else "sqlite"
     summary = {
         "database": database,
+        "assessment": f"{args.assess_workers} worker(s)" if args.redis_url else "in the request",
         "engine": engine_line,
         "workers": args.workers,
         "threads": args.threads,
@@ -284,7 +405,8 @@ def run_bench(args, env: dict, data_dir: Path) -> int:
         print(json.dumps(summary))
         return 0
     print(
-        f"{database}, {args.workers} workers x {args.threads} threads, {args.concurrency} clients, {engine_line}"
+        f"{database}, {args.workers} workers x {args.threads} threads, {args.concurrency} clients, "
+        f"assessment {summary['assessment']}, {engine_line}"
     )
     header = ("scenario", "requests", "req/s", "p50 ms", "p99 ms", "req/CPU-s", "client CPU-s")
     print(f"{header[0]:<10}" + "".join(f"{h:>13}" for h in header[1:]) + "  statuses")
@@ -298,6 +420,8 @@ def run_bench(args, env: dict, data_dir: Path) -> int:
             r["client_cpu_s"],
         )
         print(f"{name:<10}" + "".join(f"{v!s:>13}" for v in cells) + f"  {r['statuses']}")
+        if "workers_caught_up_s" in r:
+            print(f"{'':<10}workers caught up {r['workers_caught_up_s']} s after posting ended")
     print(f"load average after: {summary['load_average_after']}")
     return 0
 

@@ -236,6 +236,7 @@ def broker(redis_url, settings):
 
     settings.CIVILITY_ASSESSMENT = "worker"
     settings.CELERY_BROKER_URL = redis_url
+    settings.CIVILITY_ENQUEUE_LINGER = 0  # each post's message at once (one test lingers)
     previous = app.conf.broker_url
     point_celery_at(redis_url)
     client = redis.Redis.from_url(redis_url)

@@ -72,6 +72,26 @@ def test_a_post_with_a_broker_stores_queues_and_answers_without_the_engine(
     assert message_comment_ids(messages[0]) == [comment.pk]
 
 
+def test_posts_within_the_linger_share_one_message_per_batch(
+    article, fake_engine, broker, settings, django_capture_on_commit_callbacks
+):
+    """A web process gathers its posts' messages for a moment: one publish for many posts,
+    still one message per CIVILITY_ASSESS_BATCH comments."""
+    settings.CIVILITY_ENQUEUE_LINGER = 0.3
+    settings.CIVILITY_ASSESS_BATCH = 4
+    ids = []
+    for n in range(6):
+        with django_capture_on_commit_callbacks(execute=True):
+            ids.append(services.submit_comment(article, f"R{n}", "", f"fine {n}", ip="10.0.0.9").pk)
+    assert queued_messages(broker) == []  # still lingering
+    deadline = time.monotonic() + 5
+    while len(queued_messages(broker)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.1)
+    messages = queued_messages(broker)
+    assert sorted(message_comment_ids(m) for m in messages) == [ids[:4], ids[4:]]
+
+
 def test_the_status_url_says_being_assessed_until_the_assessment_lands(
     client, article, fake_engine, broker
 ):

@@ -158,7 +158,7 @@ def submit_comment(
         # No engine here: the comment waits for a worker, its row and message go with it.
         with transaction.atomic():
             comment.save()
-            assessing.queue_comments([comment], {comment.pk: lang or ""}, fresh=True)
+            assessing.queue_comments([comment], {comment.pk: lang or ""}, fresh=True, soon=True)
             events.comment_created(comment)
         comment.__dict__["current_status"] = PENDING
         comment.__dict__["being_assessed_now"] = True
