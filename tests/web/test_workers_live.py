@@ -245,3 +245,78 @@ def test_serve_with_worker_runs_both_and_stops_both(redis_url, tmp_path):
             os.kill(worker_pid, 0)  # the worker stopped with the server
     finally:
         cluster.stop()
+
+
+def test_kill_9_of_the_broker_loses_nothing(tmp_path):
+    """A Redis of this test's own (nothing on disk) is killed with SIGKILL while a worker is
+    assessing, and started again empty: the queued messages are gone, the worker reconnects,
+    and the sweeper's new messages reach every comment."""
+    import shutil
+    import signal
+    import subprocess
+
+    if not shutil.which("redis-server"):
+        pytest.skip("redis-server is not installed")
+    port = free_port()
+
+    def start_redis():
+        process = subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(tmp_path),
+            ],
+            stdout=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        _wait_for(lambda: _redis_up(port), timeout=10)
+        return process
+
+    redis_process = start_redis()
+    cluster = Cluster(
+        "sqlite",
+        f"redis://127.0.0.1:{port}/0",
+        servers=1,
+        workers=1,
+        worker_concurrency=2,
+        scripted_engine_ms=40,
+        extra_env={
+            "CIVILITY_ASSESS_BATCH": "8",
+            "CIVILITY_ASSESS_LEASE": "3",
+            "CIVILITY_SWEEP_AFTER": "2",
+            "CIVILITY_ENQUEUE_LINGER": "0",
+        },
+    )
+    try:
+        cluster.start()
+        acknowledged = cluster.post_comments(120, concurrency=4)
+        assert len(acknowledged) == 120
+        _wait_for(lambda: cluster.assessed() >= 10, timeout=30)
+        os.killpg(redis_process.pid, signal.SIGKILL)
+        redis_process.wait()
+        at_kill = cluster.assessed()
+        time.sleep(1.5)
+        redis_process = start_redis()  # empty: every queued message is lost
+        cluster.wait_until_assessed(len(acknowledged), timeout=90)
+        assert at_kill < len(acknowledged)  # the broker died mid-run
+        assert cluster.problems(acknowledged) == []
+    finally:
+        cluster.stop()
+        os.killpg(redis_process.pid, signal.SIGKILL)
+
+
+def _redis_up(port: int) -> bool:
+    import redis
+
+    try:
+        return redis.Redis(port=port, socket_connect_timeout=0.2).ping()
+    except redis.RedisError:
+        return False
