@@ -179,3 +179,32 @@ def test_reader_switches_language_and_it_sticks_through_posting(site, reader_pag
     page.fill("#id_text", "A fair summary of the vote.")
     page.click("#post-comment button[type=submit]")
     expect(page.locator("h1")).to_have_text(translated("ckb", "Awaiting moderation"))
+
+
+def test_moderator_pages_in_each_language_from_the_preferences(site, moderator_page, output_folder):
+    """The moderator picks a language in the preferences; the queue and the dashboard follow,
+    with their direction."""
+    article = Article.objects.create(slug="queue-story", title="Iraq talks", language="en")
+    Comment.objects.create(article=article, author_name="عمر", body="تعليق ينتظر المراجعة.")
+    page = moderator_page
+    page.set_viewport_size({"width": 1100, "height": 800})
+    for language, direction, *_ in STORIES:
+        page.goto(f"{site.url}/moderation/preferences/")
+        page.select_option("#id_language", language)
+        page.click(".preferences button[type=submit]")
+        expect(page.locator(".mod-messages")).to_have_text(
+            translated(language, "Preferences saved.")
+        )
+        page.goto(f"{site.url}/moderation/")
+        expect(page.locator("html")).to_have_attribute("lang", language)
+        expect(page.locator("html")).to_have_attribute("dir", direction)
+        expect(page.locator(".moderation h1")).to_contain_text(
+            translated(language, "Moderation queue")
+        )
+        expect(page.locator(".card .author")).to_have_text("عمر")
+        page.screenshot(path=output_folder / f"queue-{language}.png", full_page=True)
+        page.goto(f"{site.url}/moderation/dashboard/")
+        expect(page.locator(".dashboard h1")).to_have_text(
+            translated(language, "Moderation dashboard")
+        )
+        expect(page.locator("html")).to_have_attribute("dir", direction)

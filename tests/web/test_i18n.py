@@ -90,11 +90,11 @@ def test_po_problems_finds_untranslated_and_fuzzy_entries():
     ]
 
 
-@pytest.mark.skipif(shutil.which("xgettext") is None, reason="GNU gettext is not installed")
 def test_makemessages_finds_no_untranslated_or_fuzzy_string(tmp_path):
     """Extract every string of the web project again (Django's makemessages, into a copy of
     the tree, merged with our catalogues) and require a translation for each, in each
     language. A new or changed string without a translation fails here."""
+    assert shutil.which("xgettext"), "GNU gettext is missing: `make i18n-deps` installs it"
     copy = tmp_path / "web"
     shutil.copytree(WEB, copy, ignore=shutil.ignore_patterns("__pycache__", "*.mo", "static"))
     languages = [arg for code in TRANSLATED for arg in ("-l", code)]
