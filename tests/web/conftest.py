@@ -203,6 +203,7 @@ def post(article, fake_engine):
 # -- Redis and Celery (docs/workers.md) ------------------------------------------------------
 
 REDIS_HOST = "redis://127.0.0.1:6379"
+ASSESS_QUEUE_KEY = "civility.assess"
 
 
 @pytest.fixture(scope="session")
@@ -213,17 +214,35 @@ def redis_url():
 
     import redis
 
-    url = f"{REDIS_HOST}/{1 + os.getpid() % 15}"
-    client = redis.Redis.from_url(url)
     try:
-        client.ping()
+        redis.Redis.from_url(f"{REDIS_HOST}/0", socket_connect_timeout=2).ping()
     except redis.RedisError as exc:
         if os.environ.get("CI"):
             pytest.fail(f"Redis is needed at {REDIS_HOST} ({exc}); .ci/run starts it")
         pytest.skip(f"no Redis at {REDIS_HOST} ({exc}); start redis-server to run this")
-    client.flushdb()
+    # Claim a database no other test run on this machine holds (runs may overlap).
+    start = os.getpid() % 15
+    for step in range(15):
+        url = f"{REDIS_HOST}/{1 + (start + step) % 15}"
+        client = redis.Redis.from_url(url)
+        if client.set("civility:test-run", os.getpid(), nx=True, ex=3 * 3600):
+            break
+    else:
+        pytest.fail("every Redis database 1-15 is held by another test run")
+    fresh_redis(url)
     yield url
+    client.flushdb()  # the claim goes with it
+
+
+def fresh_redis(url: str) -> None:
+    """Empty this run's Redis database, keeping the run's claim on it."""
+    import os
+
+    import redis
+
+    client = redis.Redis.from_url(url)
     client.flushdb()
+    client.set("civility:test-run", os.getpid(), ex=3 * 3600)
 
 
 @pytest.fixture
@@ -240,9 +259,9 @@ def broker(redis_url, settings):
     previous = app.conf.broker_url
     point_celery_at(redis_url)
     client = redis.Redis.from_url(redis_url)
-    client.flushdb()
+    client.delete(ASSESS_QUEUE_KEY)
     yield client
-    client.flushdb()
+    client.delete(ASSESS_QUEUE_KEY)
     point_celery_at(previous)
 
 

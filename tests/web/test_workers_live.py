@@ -23,6 +23,8 @@ import pytest
 
 from civility.web.webhooks.delivery import verify
 
+from .conftest import fresh_redis
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 from load import free_port  # noqa: E402
 from scale_out import Cluster  # noqa: E402
@@ -63,9 +65,8 @@ class Receiver:
 @pytest.fixture(scope="module")
 def run(redis_url):
     """The whole scenario, once; the tests below check what it left."""
-    import redis
 
-    redis.Redis.from_url(redis_url).flushdb()
+    fresh_redis(redis_url)
     database = os.environ.get("DATABASE_URL", "")
     cluster = Cluster(
         database if database.startswith("postgres") else "sqlite",
@@ -118,21 +119,34 @@ def run(redis_url):
             ),
             timeout=90,
         )
-        yield {
-            "cluster": cluster,
+        # Everything the tests read, then the processes go: a worker left running would
+        # take the next test's messages from this run's Redis.
+        result = {
             "acknowledged": acknowledged,
+            "post_failures": cluster.post_failures,
             "problems": cluster.problems(acknowledged),
             "killed": killed,
+            "killed_returncode": cluster.workers[0].returncode,
             "rejected": rejected,
             "secret": secret,
             "received": list(receiver.received),
             "failed_first": failed_first,
             "survivor_log": cluster.worker_log(1),
+            "suggested": dict(
+                cluster.query(
+                    "SELECT suggested_decision, COUNT(*) FROM comments_assessment GROUP BY 1"
+                )
+            ),
+            "attempts": cluster.query(
+                "SELECT MAX(attempts), MIN(attempts) FROM webhooks_delivery "
+                "WHERE status = 'delivered'"
+            )[0],
         }
     finally:
         if receiver is not None:
             receiver.stop()
         cluster.stop()
+    return result
 
 
 def _wait_for(condition, timeout: float):
@@ -146,16 +160,12 @@ def _wait_for(condition, timeout: float):
 
 
 def test_every_acknowledged_comment_is_assessed_exactly_once_despite_kill_9(run):
-    assert len(run["acknowledged"]) == COMMENTS, run["cluster"].post_failures
+    assert len(run["acknowledged"]) == COMMENTS, run["post_failures"]
     assert run["killed"].get("held"), "worker 0 was not killed while holding a batch"
     assert run["killed"]["assessed"] < COMMENTS  # mid-run
-    assert run["cluster"].workers[0].returncode == -9
+    assert run["killed_returncode"] == -9
     assert run["problems"] == []
-    decisions = dict(
-        run["cluster"].query(
-            "SELECT suggested_decision, COUNT(*) FROM comments_assessment GROUP BY 1"
-        )
-    )
+    decisions = run["suggested"]
     texts = run["acknowledged"].values()
     rejected = sum("idiot" in t for t in texts)
     review = sum("hmm" in t for t in texts)
@@ -188,9 +198,7 @@ def test_a_receiver_that_was_down_gets_every_delivery_signed_after_it_comes_back
         assert payload["comment"]["text"] == run["acknowledged"][comment_id]
         assert payload["decision"]["automatic"] is True
         assert payload["decision"]["reasons"] == ["personal_attack"]
-    attempts = run["cluster"].query(
-        "SELECT MAX(attempts), MIN(attempts) FROM webhooks_delivery WHERE status = 'delivered'"
-    )[0]
+    attempts = run["attempts"]
     assert attempts[0] >= 2  # retried, with backoff, until the receiver answered
 
 
@@ -199,12 +207,17 @@ def test_serve_with_worker_runs_both_and_stops_both(redis_url, tmp_path):
     import asyncio
     import signal
 
-    import redis
-
     from scale_out import http_post
 
-    redis.Redis.from_url(redis_url).flushdb()
-    cluster = Cluster("sqlite", redis_url, servers=0, workers=0, scripted_engine_ms=1)
+    fresh_redis(redis_url)
+    cluster = Cluster(
+        "sqlite",
+        redis_url,
+        servers=0,
+        workers=0,
+        scripted_engine_ms=1,
+        extra_env={"CIVILITY_SWEEP_AFTER": "2"},
+    )
     try:
         cluster.prepare()
         port = free_port()
@@ -223,6 +236,7 @@ def test_serve_with_worker_runs_both_and_stops_both(redis_url, tmp_path):
                 "--quiet",
             ],
         )
+        cluster.servers.append((port, serve))  # stopped with the cluster if this fails
         from load import wait_until_up
 
         wait_until_up(port, serve)
@@ -230,13 +244,17 @@ def test_serve_with_worker_runs_both_and_stops_both(redis_url, tmp_path):
         status, answer = asyncio.run(http_post(port, "/api/v1/articles/talks/comments", body))
         assert status == 201 and json.loads(answer)["being_assessed"] is True
         comment_id = json.loads(answer)["id"]
-        _wait_for(
-            lambda: cluster.query(
-                f"SELECT COUNT(*) FROM comments_decision WHERE comment_id = {comment_id}"
-            )[0][0],
-            timeout=30,
-        )
-        log = (cluster.data_dir / "serve.log").read_text()
+        log_file = cluster.data_dir / "serve.log"
+        try:
+            _wait_for(
+                lambda: cluster.query(
+                    f"SELECT COUNT(*) FROM comments_decision WHERE comment_id = {comment_id}"
+                )[0][0],
+                timeout=30,
+            )
+        except TimeoutError:
+            pytest.fail(f"not assessed in 30 s; the server's log:\n{log_file.read_text()[-4000:]}")
+        log = log_file.read_text()
         worker_pid = int(log.split("Worker started (pid ")[1].split(")")[0])
         os.killpg(serve.pid, signal.SIGTERM)
         serve.wait(timeout=40)
