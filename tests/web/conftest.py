@@ -220,15 +220,23 @@ def redis_url():
         if os.environ.get("CI"):
             pytest.fail(f"Redis is needed at {REDIS_HOST} ({exc}); .ci/run starts it")
         pytest.skip(f"no Redis at {REDIS_HOST} ({exc}); start redis-server to run this")
-    # Claim a database no other test run on this machine holds (runs may overlap).
+    # Claim an empty database that no other test run holds and no client is connected to
+    # (test runs on one machine may overlap, and a worker listening to a database would take
+    # this run's messages).
+    in_use = {int(c.get("db", 0)) for c in redis.Redis.from_url(f"{REDIS_HOST}/0").client_list()}
     start = os.getpid() % 15
     for step in range(15):
-        url = f"{REDIS_HOST}/{1 + (start + step) % 15}"
+        number = 1 + (start + step) % 15
+        url = f"{REDIS_HOST}/{number}"
         client = redis.Redis.from_url(url)
-        if client.set("civility:test-run", os.getpid(), nx=True, ex=3 * 3600):
+        if (
+            number not in in_use
+            and client.dbsize() == 0
+            and client.set("civility:test-run", os.getpid(), nx=True, ex=3 * 3600)
+        ):
             break
     else:
-        pytest.fail("every Redis database 1-15 is held by another test run")
+        pytest.fail("every Redis database 1-15 is in use; flush an unused one")
     fresh_redis(url)
     yield url
     client.flushdb()  # the claim goes with it
