@@ -241,8 +241,6 @@ def record_assessments(pairs: list, moderator, fresh: bool = False) -> None:
             )
             # Known without a query: the decision just made is the latest one.
             comment.__dict__["current_status"] = ACTION_STATUS[result.decision]
-        else:
-            comment.__dict__["current_status"] = PENDING
         comment.__dict__["being_assessed_now"] = False
     Assessment.objects.bulk_create(created)
     for language, comment_ids in languages.items():
