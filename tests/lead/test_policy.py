@@ -93,6 +93,14 @@ def test_newsroom_override_changes_only_the_keys_it_names(tmp_path):
         ("[relevance]\nreview_below = 'x'\n", "relevance.review_below must be a number"),
         ("[relevance]\nreview_below = 2\n", "relevance.review_below must be a number"),
         ("[languages]\nmodelled = 'en'\n", "languages.modelled must be a list"),
+        ("[languages]\napprove_below = 3\n", "languages.approve_below must be a table"),
+        ("[languages.approve_below]\nen = 0.2\n", "languages.approve_below.en must be a table"),
+        ("[languages.approve_below.en]\nspam = 0.2\n", "languages.approve_below.en.spam: unknown"),
+        (
+            "[languages.approve_below.tr]\nthreat = 'x'\n",
+            "languages.approve_below.tr.threat must be",
+        ),
+        ("[languages.approve_below.tr]\nthreat = 1.0\n", "is above bands.threat.reject_above"),
     ],
 )
 def test_malformed_policy_names_the_problem(tmp_path, toml, message):
@@ -105,3 +113,22 @@ def test_malformed_policy_names_the_problem(tmp_path, toml, message):
 def test_missing_policy_file_is_a_clear_error(tmp_path):
     with pytest.raises(PolicyError, match="cannot read policy file"):
         Policy.load(tmp_path / "nope.toml")
+
+
+def test_a_language_can_have_its_own_approve_bands(tmp_path):
+    path = tmp_path / "newsroom.toml"
+    path.write_text(
+        "[bands.abuse]\napprove_below = 0.05\nreject_above = 0.9\n"
+        "[languages]\nmodelled = ['en', 'xx']\n"
+        "[languages.approve_below.en]\nabuse = 0.30\n"
+    )
+    policy = Policy.load(path)
+    assert policy.decide(scores(abuse=0.2), NO_KINDS, None, "en").decision == "approve"
+    assert policy.decide(scores(abuse=0.2), NO_KINDS, None, "xx").decision == "review"
+    assert policy.approve_below("abuse", "xx") == 0.05  # no bands of its own: the global one
+    # A later override keeps the languages and categories it does not name.
+    again = tmp_path / "again.toml"
+    again.write_text("[languages.approve_below.xx]\nprofanity = 0.01\n")
+    merged = Policy.from_toml(again.read_text(), base=policy)
+    assert merged.approve_below("abuse", "en") == 0.30
+    assert merged.approve_below("profanity", "xx") == 0.01

@@ -6,8 +6,13 @@ probability:
 - `full`: fast-tier logit, encoder logit for the category and the encoder's "overall" logit,
   plus the comment's language;
 - `fast`: the fast tier alone, calibrated the same way, for comments the encoder skips.
-A category with too few dev labels to fit (threat, vulgarity) takes the larger of the fast
-tier's score and the encoder head's probability.
+A category with too few dev labels to fit takes the mean of the two tiers' logits (threat: the
+encoder learnt from the ~100 labelled threats, boosted), or the fast tier's score alone where the
+encoder has nothing to add (`fast_only_heads`: vulgarity, which has no labels and comes from the
+lexicon; promotion, which the fast tier's rules and n-grams rank at 0.999 AUC). Then, as the fast tier does for languages with thin category labels, the
+likeliest offence category is raised to the "overall" probability in the languages the stacker
+file names (`lift_languages`): a comment that very likely breaks a guideline is not approved
+because no single category is sure which one (Turkish data, for one, says only offensive or not).
 
 The gate: a comment skips the encoder only when its fast-only scores are already settled: one at
 or above its `reject_above` gate (fitted at ≥ 99% precision), or all below their `approve_below`
@@ -30,6 +35,7 @@ from .encoder import SHIPPED_ENCODER, EncoderScorer, sigmoid
 
 STACKER_FILE = "stacker.json"
 HEADS: tuple[str, ...] = (*CATEGORIES, "overall")
+OFFENCES: tuple[str, ...] = ("profanity", "vulgarity", "threat", "personal_attack", "abuse")
 
 
 def logit(p) -> np.ndarray:
@@ -51,6 +57,26 @@ def full_features(fast: np.ndarray, enc: np.ndarray, enc_overall: np.ndarray, la
 def fast_features(fast: np.ndarray, fast_overall: np.ndarray, lang: np.ndarray):
     """Stacker inputs from the fast tier alone: (n, 2 + languages)."""
     return np.column_stack([logit(fast), logit(fast_overall), lang])
+
+
+def thin_head(fast: np.ndarray, enc_logit: np.ndarray) -> np.ndarray:
+    """A category too thinly labelled to fit a stacker: the mean of the two tiers' logits."""
+    return sigmoid((logit(fast) + enc_logit) / 2)
+
+
+def lift_to_overall(scores: dict[str, np.ndarray], where=None) -> dict[str, np.ndarray]:
+    """Raise each comment's likeliest offence category to its overall probability (in place),
+    for the comments `where` is true (all by default), unless the comment is likely spam
+    (promotion >= 0.5 and its likeliest category): spam explains its own "overall"."""
+    stacked = np.column_stack([scores[c] for c in OFFENCES])
+    top = stacked.argmax(axis=1)
+    lift = np.ones(len(top), bool) if where is None else np.asarray(where, bool)
+    spam = (scores["promotion"] >= 0.5) & (scores["promotion"] >= stacked.max(axis=1))
+    lift = lift & ~spam
+    for j, c in enumerate(OFFENCES):
+        raised = np.maximum(scores[c], scores["overall"])
+        scores[c] = np.where((top == j) & lift, raised, scores[c])
+    return scores
 
 
 @dataclass
@@ -75,8 +101,11 @@ class Cascade:
         self.encoder_languages = frozenset(stacker["encoder_languages"])
         self.full = {h: Linear.from_json(v["full"]) for h, v in stacker["heads"].items() if v}
         self.fast = {h: Linear.from_json(v["fast"]) for h, v in stacker["heads"].items() if v}
+        self.lift_languages = frozenset(stacker["lift_languages"])
+        self.fast_only_heads = frozenset(stacker.get("fast_only_heads", ()))
         self.gate_reject = {c: float(t) for c, t in stacker["gate"]["reject_above"].items()}
-        self.gate_approve = {c: float(t) for c, t in stacker["gate"]["approve_below"].items()}
+        # Per language: {category: threshold}; a language not listed is never settled by it.
+        self.gate_approve = stacker["gate"]["approve_below"]
         self.head_index = {h: i for i, h in enumerate(encoder.heads)}
 
     @classmethod
@@ -98,7 +127,7 @@ class Cascade:
                 out[head] = self.fast[head](fast_features(fast[head], fast["overall"], lang))
             else:
                 out[head] = np.asarray(fast[head], np.float64)
-        return out
+        return lift_to_overall(out, [lang in self.lift_languages for lang in languages])
 
     def combined(self, fast: dict[str, np.ndarray], enc_logits: np.ndarray, languages):
         """Calibrated scores from both tiers: {head: (n,)}."""
@@ -109,9 +138,11 @@ class Cascade:
             enc = enc_logits[:, self.head_index[head]]
             if head in self.full:
                 out[head] = self.full[head](full_features(fast[head], enc, enc_overall, lang))
+            elif head in self.fast_only_heads:
+                out[head] = np.asarray(fast[head], np.float64)
             else:
-                out[head] = np.maximum(np.asarray(fast[head], np.float64), sigmoid(enc))
-        return out
+                out[head] = thin_head(np.asarray(fast[head], np.float64), enc)
+        return lift_to_overall(out, [lang in self.lift_languages for lang in languages])
 
     def settled(self, scores: dict[str, np.ndarray], languages: Sequence[str]) -> np.ndarray:
         """Which comments the fast-only scores settle (no encoder needed)."""
@@ -119,9 +150,11 @@ class Cascade:
         reject = np.zeros(n, bool)
         for c, t in self.gate_reject.items():
             reject |= scores[c] >= t
-        approve = np.ones(n, bool)
-        for c in CATEGORIES:
-            approve &= scores[c] < self.gate_approve.get(c, 0.0)
+        approve = np.zeros(n, bool)
+        for i, lang in enumerate(languages):
+            bands = self.gate_approve.get(lang)
+            if bands:
+                approve[i] = all(scores[c][i] < bands.get(c, 0.0) for c in CATEGORIES)
         modelled = np.array([lang not in self.encoder_languages for lang in languages])
         return modelled & (reject | approve)
 

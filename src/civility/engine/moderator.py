@@ -10,6 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from .assessment import Assessment, Span
+from .cascade import Cascade
 from .language import detect_language, preload
 from .policy import Policy
 from .relevance import RelevanceScorer
@@ -19,8 +20,8 @@ from .text import normalize
 
 logger = logging.getLogger(__name__)
 
-# Languages the fast tier has no labelled data for: the semantic tier (multilingual
-# embeddings) is their only learned signal. See docs/semantic-tier.md for the measurements.
+# Languages the fast tier has no labelled data for. Without the encoder tier, the semantic tier
+# (multilingual embeddings) is their only learned signal; see docs/semantic-tier.md.
 SEMANTIC_LANGUAGES = frozenset({"ckb", "kmr", "other"})
 
 # Longest comment the engine reads. Web forms cap far lower; this bounds CLI/API abuse.
@@ -57,32 +58,48 @@ class Moderator:
         policy: Policy,
         relevance: RelevanceScorer | None = None,
         semantic: SemanticScorer | None = None,
+        cascade: Cascade | None = None,
     ):
         self.scorer = scorer
         self.policy = policy
         self.relevance = relevance or RelevanceScorer()
         self.semantic = semantic
+        self.cascade = cascade
 
     @classmethod
     def default(
-        cls, policy_path: str | Path | None = None, semantic: bool | None = None
+        cls,
+        policy_path: str | Path | None = None,
+        semantic: bool | None = None,
+        encoder: bool | None = None,
     ) -> Moderator:
         """The shipped models under the shipped policy (or a newsroom's override).
 
-        `semantic`: use the multilingual embedding tier for languages without a fast-tier
-        model (on unless CIVILITY_SEMANTIC=0); skipped with a warning if it cannot load."""
+        `encoder`: the cascade with the fine-tuned encoder tier (on unless CIVILITY_ENCODER=0).
+        `semantic`: without the encoder, the multilingual embedding heads for languages without
+        a fast-tier model (on unless CIVILITY_SEMANTIC=0). Either is skipped with a warning if
+        it cannot load, and the fast tier decides alone."""
         policy = Policy.load(policy_path)
         scorer = _shipped_scorer()
         preload()  # so the first comment a server sees does not pay for loading language ID
         preload_rules()  # likewise for compiling the lexicon and promotion phrases
+        if encoder is None:
+            encoder = os.environ.get("CIVILITY_ENCODER", "1") != "0"
+        cascade = _shipped_cascade() if encoder else None
         if semantic is None:
             semantic = os.environ.get("CIVILITY_SEMANTIC", "1") != "0"
-        return cls(scorer, policy, semantic=_shipped_semantic() if semantic else None)
+        semantic_tier = _shipped_semantic() if semantic and cascade is None else None
+        return cls(scorer, policy, semantic=semantic_tier, cascade=cascade)
 
     @property
     def model_version(self) -> str:
-        semantic = f"+{self.semantic.version}" if self.semantic is not None else ""
-        return f"{self.scorer.version}{semantic}+policy-{self.policy.version}"
+        """Names every tier that scored: fast, then encoder+stacker or semantic, then policy."""
+        second = ""
+        if self.cascade is not None:
+            second = f"+{self.cascade.version}"
+        elif self.semantic is not None:
+            second = f"+{self.semantic.version}"
+        return f"{self.scorer.version}{second}+policy-{self.policy.version}"
 
     def assess(
         self, text: str, article: Article | dict | None = None, lang: str | None = None
@@ -99,7 +116,10 @@ class Moderator:
         norms = [normalize(text) for text, _, _ in checked]
         languages = [_language(text, lang) for text, _, lang in checked]
         results = self.scorer.score_many(norms, languages)
-        self._add_semantic_evidence(checked, languages, results)
+        if self.cascade is not None:
+            self.cascade.refine([text for text, _, _ in checked], languages, results)
+        else:
+            self._add_semantic_evidence(checked, languages, results)
         assessments = []
         for (_, article, _), norm, language, result in zip(
             checked, norms, languages, results, strict=True
@@ -224,6 +244,15 @@ def _language(text: str, hint: str | None) -> str:
 @lru_cache(maxsize=1)
 def _shipped_scorer() -> CategoryScorer:
     return CategoryScorer.load()
+
+
+@lru_cache(maxsize=1)
+def _shipped_cascade() -> Cascade | None:
+    try:
+        return Cascade.load()
+    except (ImportError, FileNotFoundError) as exc:
+        logger.warning("encoder tier unavailable, fast tier only: %s", exc)
+        return None
 
 
 @lru_cache(maxsize=1)

@@ -33,6 +33,13 @@ class Policy:
     bands: dict[str, Band]
     relevance_review_below: float = 0.05
     modelled_languages: frozenset[str] = field(default_factory=lambda: frozenset({"en"}))
+    # Per-language approve bands ([languages.approve_below.<lang>]): where a language's scores
+    # rank violations better, its bands can be wider without approving more of its violations.
+    approve_by_language: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def approve_below(self, category: str, language: str) -> float:
+        by_language = self.approve_by_language.get(language, {})
+        return by_language.get(category, self.bands[category].approve_below)
 
     @classmethod
     def default(cls) -> Policy:
@@ -93,11 +100,36 @@ class Policy:
         modelled = languages.get("modelled", base.modelled_languages if base else ["en"])
         if isinstance(modelled, str) or not all(isinstance(code, str) for code in modelled):
             raise PolicyError('languages.modelled must be a list of language codes, e.g. ["en"]')
+        by_language = {k: dict(v) for k, v in (base.approve_by_language if base else {}).items()}
+        raw_by_language = languages.get("approve_below", {})
+        if not isinstance(raw_by_language, dict):
+            raise PolicyError(
+                "languages.approve_below must be a table of [languages.approve_below.<code>]"
+            )
+        for code, table in raw_by_language.items():
+            if not isinstance(table, dict):
+                raise PolicyError(
+                    f"languages.approve_below.{code} must be a table of category = number"
+                )
+            for name in table:
+                if name not in CATEGORIES:
+                    raise PolicyError(
+                        f"languages.approve_below.{code}.{name}: unknown category "
+                        f"(known: {', '.join(CATEGORIES)})"
+                    )
+                value = _probability(table, name, f"languages.approve_below.{code}", None)
+                if value > bands[name].reject_above:
+                    raise PolicyError(
+                        f"languages.approve_below.{code}.{name} ({value}) is above "
+                        f"bands.{name}.reject_above ({bands[name].reject_above})"
+                    )
+                by_language.setdefault(code, {})[name] = value
         return cls(
             version=str(data.get("version", base.version if base else "custom")),
             bands=bands,
             relevance_review_below=review_below,
             modelled_languages=frozenset(modelled),
+            approve_by_language=by_language,
         )
 
     def decide(
@@ -110,7 +142,7 @@ class Policy:
         violations = [c for c in CATEGORIES if categories[c] >= self.bands[c].reject_above]
         if violations:
             return Verdict("reject", [self._reason(c, abuse_kinds) for c in violations], violations)
-        doubtful = [c for c in CATEGORIES if categories[c] >= self.bands[c].approve_below]
+        doubtful = [c for c in CATEGORIES if categories[c] >= self.approve_below(c, language)]
         if relevance is not None and relevance < self.relevance_review_below:
             doubtful.append("off_topic")
         if language not in self.modelled_languages:

@@ -1,0 +1,218 @@
+"""The encoder tier's runtime (int8 ONNX + pruned tokenizer) and the cascade around it."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from civility.engine import Moderator
+from civility.engine.cascade import HEADS, Cascade
+from civility.engine.encoder import SHIPPED_ENCODER, EncoderScorer, model_text, sigmoid
+from civility.engine.moderator import _shipped_scorer
+from civility.engine.policy import Policy
+
+
+@pytest.fixture(scope="module")
+def encoder():
+    return EncoderScorer()
+
+
+@pytest.fixture(scope="module")
+def cascade():
+    return Cascade.load()
+
+
+def test_model_text_drops_invisible_characters_but_keeps_the_persian_half_space():
+    assert model_text("f\u200bu\u200dc\u2060k \u202eyou") == "fuck you"
+    assert model_text("ｙｏｕ  𝐢𝐝𝐢𝐨𝐭") == "you idiot"
+    assert model_text("می\u200cخواهم") == "می\u200cخواهم"
+
+
+def test_missing_artifact_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="encoder.int8.onnx"):
+        EncoderScorer(tmp_path)
+
+
+def test_heads_are_the_six_categories_and_overall(encoder):
+    assert encoder.heads == HEADS
+
+
+# Our six languages' scripts, digits, punctuation and emoji.
+SCRIPT_TEXT = st.text(
+    alphabet=st.sampled_from(
+        list("abcdefghijklmnopqrstuvwxyzçğışöüêîûABCÇĞİŞ0123456789 .,!?'\"-")
+        + list("ابتثجحخدذرسشصضطظعغفقكلمنهويپچژگکیەۆێڵڕ ")
+        + ["😀", "👍", "😂", "٣", "۴"]  # (🖕 is unknown to e5 even unpruned)
+    ),
+    min_size=1,
+    max_size=200,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(SCRIPT_TEXT)
+def test_the_pruned_vocabulary_never_falls_back_to_unknown(text):
+    ids = EncoderScorer_tokenizer().encode("query: " + model_text(text)).ids
+    assert 3 not in ids  # <unk>
+
+
+_TOKENIZER = None
+
+
+def EncoderScorer_tokenizer():
+    global _TOKENIZER
+    if _TOKENIZER is None:
+        from tokenizers import Tokenizer
+
+        _TOKENIZER = Tokenizer.from_file(str(SHIPPED_ENCODER / "tokenizer.json"))
+    return _TOKENIZER
+
+
+def test_long_comments_are_read_in_windows_and_each_head_takes_its_highest(encoder):
+    long = " ".join(["The council discussed the budget for schools and roads."] * 40)
+    windows = encoder.windows(long)
+    assert len(windows) > 1
+    assert all(len(w) <= encoder.max_tokens for w in windows)
+    assert all(w[0] == 0 and w[-1] == 2 for w in windows)  # <s> … </s>
+    whole = encoder.logits([long])[0]
+    separately = []
+    for window in windows:
+        ids = np.array([window], np.int64)
+        separately.append(
+            encoder.session.run(None, {"input_ids": ids, "attention_mask": np.ones_like(ids)})[0][0]
+        )
+    # Dynamic int8 quantises activations per batch, so a window scored with other windows (and
+    # their padding) moves a little: a few hundredths of a logit, a few tenths for tiny texts.
+    # Compared as probabilities: within two points.
+    np.testing.assert_allclose(sigmoid(whole), sigmoid(np.max(separately, axis=0)), atol=0.02)
+
+
+def test_batches_score_like_single_comments(encoder):
+    long = (
+        "The ministry promised new schools in every district, but the budget says otherwise. " * 12
+    )
+    texts = ["A careful report, thank you.", "you are a disgusting idiot", "سلام", long]
+    batch = encoder.logits(texts)
+    singles = np.vstack([encoder.logits([t]) for t in texts])
+    np.testing.assert_allclose(sigmoid(batch), sigmoid(singles), atol=0.02)  # see the windows test
+
+
+def test_an_insult_outscores_civil_criticism(encoder):
+    civil, insult = encoder.score_many(
+        ["This government has failed the teachers again.", "You are a worthless idiot."]
+    )
+    assert insult["personal_attack"] > civil["personal_attack"] + 0.3
+
+
+# -- the cascade ---------------------------------------------------------------------------------
+
+
+class CountingEncoder:
+    """The shipped encoder, counting which texts reach it."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.seen: list[str] = []
+        self.version, self.heads = inner.version, inner.heads
+
+    def logits(self, texts):
+        self.seen.extend(texts)
+        return self.inner.logits(texts)
+
+
+@pytest.fixture
+def counted(cascade):
+    counting = CountingEncoder(cascade.encoder)
+    gated = Cascade(counting, cascade.stacker)
+    return Moderator(_shipped_scorer(), Policy.default(), cascade=gated), counting
+
+
+def test_kurdish_and_unrecognised_languages_always_reach_the_encoder(counted):
+    moderator, counting = counted
+    moderator.assess("Îro hewa pir xweş e, spas ji bo nûçeyê", lang="kmr")
+    moderator.assess("ئەم ڕاپۆرتە زۆر باش بوو")
+    assert len(counting.seen) == 2
+
+
+def test_wordless_comments_skip_the_encoder(counted):
+    moderator, counting = counted
+    assert moderator.assess("👍👍 !!!").decision == "review"
+    assert counting.seen == []
+
+
+def test_comments_the_fast_tier_settles_skip_the_encoder(counted, cascade):
+    moderator, counting = counted
+    texts = ["Thanks, great piece.", "fuck you, you fucking cunt", "Subscribe to my channel"]
+    results = moderator.assess_many([(t, None, "en") for t in texts])
+    fast = _shipped_scorer().score_many(
+        [__import__("civility.engine.text", fromlist=["normalize"]).normalize(t) for t in texts],
+        ["en"] * 3,
+    )
+    scores = cascade.fast_only(
+        {
+            **{c: np.array([r.categories[c] for r in fast]) for c in HEADS if c != "overall"},
+            "overall": np.array([r.overall for r in fast]),
+        },
+        ["en"] * 3,
+    )
+    settled = cascade.settled(scores, ["en"] * 3)
+    assert sorted(counting.seen) == sorted(t for t, s in zip(texts, settled, strict=True) if not s)
+    assert all(0.0 <= v <= 1.0 for r in results for v in r.categories.values())
+
+
+def test_more_encoder_evidence_never_lowers_a_fitted_score(cascade):
+    for head, linear in cascade.full.items():
+        assert linear.weights[1] > 0, head  # the encoder's own logit for the category
+
+
+def test_model_version_names_both_tiers_and_the_policy():
+    version = Moderator.default().model_version
+    fast, encoder, policy = version.split("+")[0], version.split("+")[1], version.split("+")[-1]
+    assert fast.startswith("fast-") and encoder.startswith("e5s") and policy.startswith("policy-")
+
+
+def test_without_the_encoder_the_fast_tier_decides_alone(monkeypatch):
+    monkeypatch.setenv("CIVILITY_ENCODER", "0")
+    moderator = Moderator.default()
+    assert moderator.cascade is None
+    assert "e5s" not in moderator.model_version
+
+
+# -- what the issue asked for, with the shipped models and policy --------------------------------
+
+
+@pytest.fixture(scope="module")
+def default_moderator():
+    return Moderator.default()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Thank you for this balanced report on the strategic dialogue.",
+        "The Iraq security talks in Baghdad matter for the region.",
+        "The parliament voted in January. Like it or not, the elected representatives asked "
+        "foreign troops to leave. Respect the vote.",
+    ],
+)
+def test_plain_political_comment_is_approved(default_moderator, text):
+    assert default_moderator.assess(text).decision == "approve"
+
+
+def test_veiled_threat_against_a_reporter_is_not_approved(default_moderator):
+    text = (
+        "The reporter who wrote this lives in Ainkawa, right? Would be a shame if someone "
+        "paid him a visit."
+    )
+    assert default_moderator.assess(text).decision != "approve"
+
+
+def test_shipped_stacker_matches_the_shipped_encoder():
+    stacker = json.loads((SHIPPED_ENCODER / "stacker.json").read_text("utf-8"))
+    meta = json.loads((SHIPPED_ENCODER / "encoder.json").read_text("utf-8"))
+    assert set(stacker["heads"]) == set(meta["heads"])
+    assert stacker["encoder_languages"] == ["ckb", "kmr", "other"]

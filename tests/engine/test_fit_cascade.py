@@ -1,0 +1,90 @@
+"""Band and gate fitting for the cascade, on synthetic scores (no model needed)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from civility.engine.assessment import CATEGORIES
+from civility.engine.cascade import HEADS
+from civility.engine.training import fit_cascade as fc
+
+
+def synthetic(n=4000, seed=0):
+    rng = np.random.default_rng(seed)
+    languages = rng.choice(["en", "ar", "fa", "tr"], size=n)
+    y = (rng.random(n) < 0.3).astype(int)
+    # Turkish ranks worse than English: noisier scores.
+    noise = np.where(languages == "tr", 1.6, 0.8)
+    logit = np.where(y == 1, 1.5, -1.5) + rng.normal(0, 1, n) * noise
+    full = {h: 1 / (1 + np.exp(-(logit + rng.normal(0, 0.3, n)))) for h in HEADS}
+    fast = {h: 1 / (1 + np.exp(-(logit * 0.6 + rng.normal(0, 0.8, n)))) for h in HEADS}
+    labels = {h: y.copy() for h in HEADS}
+    stacker = {h: {"full": {}, "fast": {}} for h in HEADS}
+    for head in fc.HAND_BANDS:  # thin categories: no labels, scores that never trigger
+        labels[head] = np.full(n, -1)
+        full[head] = fast[head] = np.full(n, 0.001)
+        stacker[head] = None
+    tuning = rng.random(n) < 0.5
+    return full, fast, stacker, labels, languages, tuning
+
+
+def test_every_language_keeps_its_own_miss_limit_on_the_tuning_half():
+    full, fast, stacker, labels, languages, tuning = synthetic()
+    chosen = fc.choose_bands_and_gate(full, fast, stacker, labels, languages, tuning)
+    miss = fc.miss_rates(chosen["decision"], labels["overall"], languages, tuning)
+    assert set(miss) == {"en", "ar", "fa", "tr"}
+    assert max(miss.values()) <= fc.TARGET_MAX_MISS
+    # The better-ranked language gets wider bands than the noisy one.
+    en, tr = chosen["approve"]["en"], chosen["approve"]["tr"]
+    assert sum(en.values()) > sum(tr.values())
+    assert chosen["approve"]["en"]["threat"] == fc.HAND_BANDS["threat"][0]
+
+
+def test_the_gate_never_settles_outside_the_bands_it_was_fitted_for():
+    full, fast, stacker, labels, languages, tuning = synthetic(seed=1)
+    chosen = fc.choose_bands_and_gate(full, fast, stacker, labels, languages, tuning)
+    gate, approve, reject = chosen["gate"], chosen["approve"], chosen["reject"]
+    for lang, bands in gate["approve_below"].items():
+        for c in CATEGORIES:
+            assert bands[c] <= approve[lang][c]
+    for c, t in gate["reject_above"].items():
+        assert t >= reject[c]
+
+
+def test_rejections_meet_the_precision_target_on_the_tuning_half():
+    full, fast, stacker, labels, languages, tuning = synthetic(seed=2)
+    chosen = fc.choose_bands_and_gate(full, fast, stacker, labels, languages, tuning)
+    rejected = tuning & (chosen["decision"] == "reject")
+    assert rejected.sum() > 50
+    assert labels["overall"][rejected].mean() >= 0.95
+
+
+def test_a_language_without_bands_is_never_approved():
+    full, fast, stacker, labels, languages, tuning = synthetic(seed=3)
+    languages = languages.copy()
+    languages[:100] = "ckb"
+    decision = fc.decide(
+        full, {"en": dict.fromkeys(CATEGORIES, 1.0)}, dict.fromkeys(CATEGORIES, 1.01), languages
+    )
+    assert not (decision[:100] == "approve").any()
+    assert (decision[languages == "en"] == "approve").all()
+
+
+def test_policy_file_round_trips_through_the_policy_loader():
+    from civility.engine.policy import Policy
+
+    approve = {lang: dict.fromkeys(CATEGORIES, 0.1) for lang in ("en", "tr")}
+    approve["en"]["abuse"] = 0.3
+    reject = dict.fromkeys(CATEGORIES, 0.9)
+    report = {
+        "held_out_half": {
+            "automation": 0.7,
+            "reject_precision": 0.98,
+            "approved_violations": {"en": 0.01},
+        }
+    }
+    policy = Policy.from_toml(fc.policy_toml(approve, reject, report, "e5s-test"))
+    assert policy.approve_below("abuse", "en") == 0.3
+    assert policy.approve_below("abuse", "tr") == 0.1
+    assert policy.bands["abuse"].approve_below == 0.1  # the strictest language's
+    assert policy.bands["abuse"].reject_above == 0.9
