@@ -392,28 +392,38 @@ def test_an_attempt_before_it_is_due_does_nothing(receiver, loopback_allowed):
     assert len(listener.requests) == 1
 
 
+def attempt_against(server: socket.socket) -> tuple[float | None, float, Delivery]:
+    """One attempt at a receiver listening on `server`: (retry delay, seconds, delivery)."""
+    hook = Webhook.objects.create(
+        url=f"http://127.0.0.1:{server.getsockname()[1]}/x", events=["comment.approved"]
+    )
+    item = pending_delivery(hook)
+    started = time.monotonic()
+    delay = delivery.attempt(item.pk)
+    elapsed = time.monotonic() - started
+    item.refresh_from_db()
+    return delay, elapsed, item
+
+
+def listening() -> socket.socket:
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(5)
+    return server
+
+
 def test_a_receiver_that_never_answers_is_cut_off_at_the_timeout(loopback_allowed):
-    silent = socket.socket()
-    silent.bind(("127.0.0.1", 0))
-    silent.listen(5)  # accepts connections, never reads or answers
+    silent = listening()  # accepts connections, never reads or answers
     try:
-        hook = Webhook.objects.create(
-            url=f"http://127.0.0.1:{silent.getsockname()[1]}/x", events=["comment.approved"]
-        )
-        item = pending_delivery(hook)
-        started = time.monotonic()
-        assert delivery.attempt(item.pk) == 2
-        assert time.monotonic() - started < 2.5
-        item.refresh_from_db()
+        delay, elapsed, item = attempt_against(silent)
+        assert delay == 2 and elapsed < 2.5
         assert "timed out" in item.last_error.lower() or "Timeout" in item.last_error
     finally:
         silent.close()
 
 
 def test_a_receiver_that_trickles_its_answer_is_cut_off_too(loopback_allowed):
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(5)
+    server = listening()
     stop = threading.Event()
 
     def trickle():
@@ -428,13 +438,8 @@ def test_a_receiver_that_trickles_its_answer_is_cut_off_too(loopback_allowed):
 
     threading.Thread(target=trickle, daemon=True).start()
     try:
-        hook = Webhook.objects.create(
-            url=f"http://127.0.0.1:{server.getsockname()[1]}/x", events=["comment.approved"]
-        )
-        item = pending_delivery(hook)
-        started = time.monotonic()
-        assert delivery.attempt(item.pk) == 2
-        assert time.monotonic() - started < 2.5
+        delay, elapsed, _ = attempt_against(server)
+        assert delay == 2 and elapsed < 2.5
     finally:
         stop.set()
         server.close()
