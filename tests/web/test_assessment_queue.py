@@ -365,3 +365,19 @@ def test_reassess_with_a_broker_queues_batches_for_the_workers(
     assert fake_engine.batches == []
     with django_capture_on_commit_callbacks(execute=True):
         assert "Queued 0 of 5" in reassess()  # already waiting: not queued twice
+
+
+def test_messages_are_acknowledged_only_after_their_task_and_requeued_if_a_worker_dies():
+    from civility.web.comments.tasks import assess
+    from civility.web.webhooks.tasks import deliver
+    from civility.web.workers import app
+
+    for task in (assess, deliver):
+        assert task.acks_late is True
+        assert task.reject_on_worker_lost is True
+    assert app.conf.worker_prefetch_multiplier == 1  # a killed worker held little
+    # Longer than any webhook retry delay: Redis hands an unacknowledged message out again
+    # after this, so a delayed retry must never wait longer.
+    from civility.web.webhooks.delivery import MAX_BACKOFF
+
+    assert app.conf.broker_transport_options["visibility_timeout"] > MAX_BACKOFF
