@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 CIVILITY := $(VENV)/bin/civility
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 
-.PHONY: setup demo test lint test-sqlite test-postgres browser-deps i18n-deps translations messages bench bench-web
+.PHONY: setup demo test lint test-sqlite test-postgres browser-deps i18n-deps translations messages bench bench-cascade bench-web
 
 setup: $(VENV)/.installed translations
 
@@ -50,6 +50,10 @@ test: lint test-sqlite test-postgres
 
 bench: setup
 	$(PY) bench/throughput.py
+
+# The cascade (fast tier + encoder) on newsroom_dev, the issue's sentences and a news mix.
+bench-cascade: setup
+	$(PY) bench/cascade.py --data ../shared/data
 
 bench-web: setup
 	$(PY) bench/load.py
