@@ -87,6 +87,24 @@ def test_keys_and_scopes_are_separate(store, monkeypatch):
     assert allowed("other", "a", TEN_PER_MINUTE, 12) == 10
 
 
+def test_several_buckets_in_one_call_stop_at_the_first_refusal(store, monkeypatch):
+    """check_all (a post's per-IP and per-author limits, one Redis round trip) counts like
+    separate checks in order: a refusal leaves the buckets after it untouched."""
+    Clock(monkeypatch)
+    two = ratelimit.Limit(2, 60)
+    ratelimit.check_all([("ip", "x", two), ("author", "a", two)])
+    ratelimit.check_all([("ip", "x", two), ("author", "a", two)])
+    with pytest.raises(ratelimit.RateLimited) as refused:
+        ratelimit.check_all([("ip", "x", two), ("author", "b", two)])
+    assert refused.value.retry_after == 30
+    # "b" was never counted: the IP's refusal came first.
+    assert allowed("author", "b", two, 5) == 2
+    # The author's own refusal comes after the IP's hit was counted, as in two checks.
+    with pytest.raises(ratelimit.RateLimited):
+        ratelimit.check_all([("ip", "y", two), ("author", "a", two)])
+    assert allowed("ip", "y", two, 5) == 1
+
+
 def test_peek_counts_nothing(store, monkeypatch):
     Clock(monkeypatch)
     for _ in range(20):

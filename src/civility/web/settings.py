@@ -126,7 +126,7 @@ CELERY_BROKER_URL = REDIS_URL
 CIVILITY_ASSESSMENT = os.environ.get("CIVILITY_ASSESSMENT") or ("worker" if REDIS_URL else "inline")
 CIVILITY_ASSESS_BATCH = int(os.environ.get("CIVILITY_ASSESS_BATCH", "64"))
 # Seconds a web process gathers posted comments into one message (0: one message per post).
-CIVILITY_ENQUEUE_LINGER = float(os.environ.get("CIVILITY_ENQUEUE_LINGER", "0.005"))
+CIVILITY_ENQUEUE_LINGER = float(os.environ.get("CIVILITY_ENQUEUE_LINGER", "0.02"))
 # Seconds a worker's claim on a batch holds; a killed worker's batch is taken again after it.
 CIVILITY_ASSESS_LEASE = float(os.environ.get("CIVILITY_ASSESS_LEASE", "120"))
 # Comments waiting longer than this, unclaimed, with too few messages queued for them, get new
