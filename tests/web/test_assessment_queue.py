@@ -72,6 +72,48 @@ def test_a_post_with_a_broker_stores_queues_and_answers_without_the_engine(
     assert message_comment_ids(messages[0]) == [comment.pk]
 
 
+def test_a_post_stores_the_same_two_rows_in_one_statement_on_postgresql(
+    article, fake_engine, broker
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        comment = services.submit_comment(
+            article, "Ann", "a@b.org", "Fine words", ip="1.2.3.4", lang="tr"
+        )
+    inserts = [
+        q["sql"] for q in queries.captured_queries if q["sql"].startswith(("INSERT", "WITH"))
+    ]
+    inserts = [q for q in inserts if "comments_" in q]
+    if connection.vendor == "postgresql":
+        assert len(inserts) == 1 and "comments_awaitingassessment" in inserts[0]
+    else:
+        assert len(inserts) == 2
+    stored = Comment.objects.get(pk=comment.pk)
+    assert (stored.author_name, stored.author_email, stored.body, stored.language) == (
+        "Ann",
+        "a@b.org",
+        "Fine words",
+        "",
+    )
+    assert (stored.created, stored.status_token, stored.ip_hash) == (
+        comment.created,
+        comment.status_token,
+        comment.ip_hash,
+    )
+    row = AwaitingAssessment.objects.get(comment=comment)
+    assert (row.article_id, row.lang_hint, row.claim, row.claimed_until) == (
+        article.pk,
+        "tr",
+        "",
+        0,
+    )
+    assert 0 <= (row.queued - comment.created).total_seconds() < 1
+    comment.save()  # the instance is a stored comment like any other
+    assert assessing.assess_batch() == 1 and stored.status == "approved"
+
+
 def test_posts_within_the_linger_share_one_message_per_batch(
     article, fake_engine, broker, settings, django_capture_on_commit_callbacks
 ):

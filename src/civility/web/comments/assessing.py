@@ -142,6 +142,41 @@ def queue_comments(
     return len(ids)
 
 
+def insert_and_queue(comment: Comment, lang_hint: str = "") -> None:
+    """PostgreSQL: store a new comment and its waiting row in one statement (a data-modifying
+    WITH), so a post costs one round trip and one implicit commit instead of four round trips
+    (begin, two inserts, commit): the profile of posting on PostgreSQL showed them as a quarter
+    of the request. The same two rows as `comment.save()` plus `queue_comments(fresh=True)`."""
+    if comment.created is None:
+        comment.created = timezone.now()
+    comment_table = connection.ops.quote_name(Comment._meta.db_table)
+    columns = [
+        "article_id",
+        "parent_id",
+        "author_name",
+        "author_email",
+        "body",
+        "language",
+        "created",
+        "ip_hash",
+        "status_token",
+    ]
+    values = [getattr(comment, name) for name in columns]
+    sql = (
+        f"WITH posted AS (INSERT INTO {comment_table} ({', '.join(columns)}) "  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * len(columns))}) RETURNING id, article_id) "
+        f"INSERT INTO {_table()} (comment_id, article_id, lang_hint, queued, claim, claimed_until) "
+        "SELECT id, article_id, %s, %s, '', 0 FROM posted RETURNING comment_id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*values, lang_hint, comment.created])
+        comment.pk = cursor.fetchone()[0]
+    comment._state.adding, comment._state.db = False, connection.alias
+    comment._loaded_body = comment.body
+    ids = [comment.pk]
+    transaction.on_commit(lambda: enqueue_soon(ids))
+
+
 # -- a worker's batch -------------------------------------------------------------------------
 
 

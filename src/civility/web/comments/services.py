@@ -154,10 +154,13 @@ def submit_comment(
     )
     if assessing.in_workers():
         # No engine here: the comment waits for a worker, its row and message go with it.
-        with transaction.atomic():
-            comment.save()
-            assessing.queue_comments([comment], {comment.pk: lang or ""}, fresh=True, soon=True)
-            events.comment_created(comment)
+        if connection.vendor == "postgresql" and not events.subscribers("comment.created"):
+            assessing.insert_and_queue(comment, lang or "")  # one statement, one round trip
+        else:
+            with transaction.atomic():
+                comment.save()
+                assessing.queue_comments([comment], {comment.pk: lang or ""}, fresh=True, soon=True)
+                events.comment_created(comment)
         comment.__dict__["current_status"] = PENDING
         comment.__dict__["being_assessed_now"] = True
         return comment
