@@ -142,8 +142,11 @@ def train(
     layers: int = 12,
     batch_size: int = 32,
     steps: int | None = None,
+    init: Path | None = None,
     log=print,
 ) -> dict:
+    """Fine-tune into `out`. `init`: continue from an earlier run's checkpoint (a second stage
+    with a fresh warm-up and decay, and a different draw of batches)."""
     import torch
 
     out.mkdir(parents=True, exist_ok=True)
@@ -154,7 +157,12 @@ def train(
     labels = label_matrix(rows)
     weights = draw_weights(rows)
     tokenizer = load_tokenizer()
-    model = EncoderClassifier.build(layers, len(TARGETS)).to(device)
+    model = EncoderClassifier.build(layers, len(TARGETS))
+    earlier = {"steps": 0, "train_minutes": 0.0}
+    if init is not None:
+        model.load_state_dict(torch.load(init / "encoder.pt", map_location="cpu"), strict=False)
+        earlier = json.loads((init / "encoder.json").read_text("utf-8"))
+    model = model.to(device)
     model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
     encoder_params = [
         p for n, p in model.named_parameters() if p.requires_grad and "heads" not in n
@@ -166,7 +174,7 @@ def train(
         ],
         weight_decay=0.01,
     )
-    rng = np.random.default_rng(SEED)
+    rng = np.random.default_rng(SEED + earlier["steps"])
     log(f"{len(rows)} training rows, {layers} layers, {device}")
 
     # Without --steps the schedule follows the clock: warm-up over the first 5% of the time
@@ -191,9 +199,14 @@ def train(
             elapsed = time.perf_counter() - started
             log(f"step {step} ({progress:.0%}) loss {running:.4f} {elapsed / step:.2f} s/step")
         if step % 500 == 0:
-            save(model, out, layers, step, batch_size)
-    meta = save(model, out, layers, step, batch_size)
-    meta["train_minutes"] = round((time.perf_counter() - started) / 60, 1)
+            save(model, out, layers, earlier["steps"] + step, batch_size)
+    meta = save(model, out, layers, earlier["steps"] + step, batch_size)
+    minutes_here = round((time.perf_counter() - started) / 60, 1)
+    meta["train_minutes"] = round(earlier.get("train_minutes", 0.0) + minutes_here, 1)
+    meta["stages"] = [*earlier.get("stages", []), {"steps": step, "minutes": minutes_here}]
+    if init is not None and len(meta["stages"]) == 1:
+        # The first stage's own record, when the checkpoint predates stage records.
+        meta["stages"].insert(0, {"steps": earlier["steps"], "minutes": earlier["train_minutes"]})
     (out / "encoder.json").write_text(json.dumps(meta, indent=2), "utf-8")
     return meta
 
@@ -248,8 +261,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--minutes", type=float, default=75.0)
     parser.add_argument("--layers", type=int, default=12)
     parser.add_argument("--steps", type=int, default=None)
+    parser.add_argument("--init", type=Path, default=None, help="continue from this checkpoint")
     args = parser.parse_args(argv)
-    train(args.data, args.out, args.minutes, args.layers, steps=args.steps)
+    train(args.data, args.out, args.minutes, args.layers, steps=args.steps, init=args.init)
     return 0
 
 
