@@ -23,6 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=None, help="a fixed number of steps instead")
     parser.add_argument("--layers", type=int, default=12)
     parser.add_argument("--checkpoint", type=Path, help="skip fine-tuning; export this one")
+    parser.add_argument("--init", type=Path, help="fine-tune further from this checkpoint")
     args = parser.parse_args(argv)
     try:
         import torch  # noqa: F401
@@ -32,7 +33,9 @@ def main(argv: list[str] | None = None) -> int:
 
     checkpoint = args.checkpoint or args.out / "checkpoint"
     if args.checkpoint is None:
-        encoder.train(args.data, checkpoint, args.minutes, args.layers, steps=args.steps)
+        encoder.train(
+            args.data, checkpoint, args.minutes, args.layers, steps=args.steps, init=args.init
+        )
     export_encoder.export(checkpoint, args.data, args.out)
     fit_cascade.fit(args.data, args.out, args.out / "policy.toml")
     return 0
