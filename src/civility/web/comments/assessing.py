@@ -1,8 +1,10 @@
 """Assessment off the request path: how the workers take waiting comments, run the engine on
 them in batches and store the outcome exactly once (docs/workers.md).
 
-- A post stores the comment and an `AwaitingAssessment` row in one transaction, then sends a
-  Celery message naming the comment (`enqueue`).
+- A post stores the comment and an `AwaitingAssessment` row together (one statement on
+  PostgreSQL, one transaction elsewhere); after the commit its id goes to the process's
+  publisher, which sends one Celery message naming up to a batch of comments, gathered over
+  CIVILITY_ENQUEUE_LINGER seconds (`enqueue_soon`, `enqueue`).
 - A message makes a worker `assess_batch`: it claims up to CIVILITY_ASSESS_BATCH waiting
   comments (the message's own first, then the others round-robin across articles, oldest
   first within each, so one flooded article cannot starve the rest), runs
@@ -91,7 +93,10 @@ class _Publisher:
                 ids, self.ids = self.ids, []
             size = settings.CIVILITY_ASSESS_BATCH
             for start in range(0, len(ids), size):
-                enqueue(ids[start : start + size])
+                try:
+                    enqueue(ids[start : start + size])
+                except Exception:  # this thread must outlive anything; the sweeper catches up
+                    log.exception("could not queue comments %s", ids[start : start + 3])
 
 
 _publisher = _Publisher()
