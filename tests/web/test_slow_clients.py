@@ -103,7 +103,13 @@ def server(tmp_path_factory):
         pytest.fail("civility serve did not start")
     yield port
     os.killpg(process.pid, signal.SIGTERM)
-    process.wait(timeout=30)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        # gunicorn waits out its graceful timeout for clients the tests left stalled mid-body;
+        # on a loaded machine that can pass 30 s. The server was shown to answer; stop it.
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
 
 
 def stalled_clients(port: int, count: int) -> list[socket.socket]:
