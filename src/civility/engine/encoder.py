@@ -41,6 +41,17 @@ def model_text(text: str) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
+def pad_batch(sequences) -> tuple[np.ndarray, np.ndarray]:
+    """Token id lists as (input_ids, attention_mask), padded with <pad> (id 1) to the longest."""
+    longest = max(len(seq) for seq in sequences)
+    ids = np.ones((len(sequences), longest), np.int64)
+    mask = np.zeros((len(sequences), longest), np.int64)
+    for row, seq in enumerate(sequences):
+        ids[row, : len(seq)] = seq
+        mask[row, : len(seq)] = 1
+    return ids, mask
+
+
 def sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
 
@@ -102,12 +113,7 @@ class EncoderScorer:
         raw = np.empty((len(sequences), len(self.heads)), np.float32)
         for start in range(0, len(order), BATCH):
             group = order[start : start + BATCH]
-            longest = max(len(sequences[i]) for i in group)
-            ids = np.ones((len(group), longest), np.int64)  # 1 is <pad>
-            mask = np.zeros((len(group), longest), np.int64)
-            for row, i in enumerate(group):
-                ids[row, : len(sequences[i])] = sequences[i]
-                mask[row, : len(sequences[i])] = 1
+            ids, mask = pad_batch([sequences[i] for i in group])
             raw[group] = self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
         out = np.full((len(texts), len(self.heads)), -np.inf, np.float32)
         np.maximum.at(out, np.asarray(owners), raw)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..encoder import model_text
+from ..encoder import model_text, pad_batch
 from . import datasets
 from .datasets import TARGETS, UNKNOWN, Row
 
@@ -112,16 +112,6 @@ def batches(tokenizer, rows, labels, weights, steps, batch_size, rng):
         rng.shuffle(groups)
         for group in groups:
             yield [encodings[i].ids for i in group], labels[picked[group]]
-
-
-def pad(ids_list, pad_id=1):
-    longest = max(len(ids) for ids in ids_list)
-    ids = np.full((len(ids_list), longest), pad_id, dtype=np.int64)
-    mask = np.zeros((len(ids_list), longest), dtype=np.int64)
-    for i, seq in enumerate(ids_list):
-        ids[i, : len(seq)] = seq
-        mask[i, : len(seq)] = 1
-    return ids, mask
 
 
 def load_tokenizer():
@@ -214,7 +204,7 @@ def train(
 def _step(model, optimizer, ids_list, y, device, lr_scale):
     import torch
 
-    ids, mask = pad(ids_list)
+    ids, mask = pad_batch(ids_list)
     ids_t = torch.from_numpy(ids).to(device)
     mask_t = torch.from_numpy(mask).to(device)
     y_t = torch.from_numpy(y.astype(np.float32)).to(device)

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..encoder import pad_batch
 from . import datasets
 from .datasets import TARGETS, UNKNOWN
 from .e5_weights import tokenizer_file
@@ -171,13 +172,7 @@ def onnx_logits(path: Path, tokenizer, texts: list[str]) -> np.ndarray:
     out = np.zeros((len(texts), len(TARGETS)), np.float32)
     for start in range(0, len(order), 32):
         group = order[start : start + 32]
-        longest = max(len(encodings[i].ids) for i in group)
-        ids = np.ones((len(group), longest), np.int64)
-        mask = np.zeros((len(group), longest), np.int64)
-        for row, i in enumerate(group):
-            seq = encodings[i].ids
-            ids[row, : len(seq)] = seq
-            mask[row, : len(seq)] = 1
+        ids, mask = pad_batch([encodings[i].ids for i in group])
         out[group] = session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
     return out
 
