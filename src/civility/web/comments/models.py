@@ -99,6 +99,9 @@ class Comment(models.Model):
     status_token = models.CharField(
         max_length=64, unique=True, default=new_status_token, editable=False
     )
+    # Set on comments loaded by `civility import` (history from another system): a checksum of
+    # (article slug, author, posted, text), so a second run of the same file adds nothing.
+    import_key = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False)
 
     objects = CommentQuerySet.as_manager()
 
@@ -171,6 +174,11 @@ class Assessment(models.Model):
 
 
 class DecisionQuerySet(models.QuerySet):
+    def human(self) -> DecisionQuerySet:
+        """Decisions a person made: a moderator's here, or an imported one that names who
+        decided (`decided_by`). Never the policy's, nor an imported one of unknown origin."""
+        return self.filter(HUMAN_DECISION)
+
     def update(self, **kwargs):
         raise ImmutableError("decisions are append-only")
 
@@ -178,8 +186,13 @@ class DecisionQuerySet(models.QuerySet):
         raise ImmutableError("decisions are append-only")
 
 
+# A moderator's decision, or an imported one naming the person who made it (see .human()).
+HUMAN_DECISION = Q(actor__isnull=False) | (Q(imported=True) & ~Q(decided_by=""))
+
+
 class Decision(models.Model):
-    """One approve/reject, by a moderator or by the automatic policy. Append-only."""
+    """One approve/reject, by a moderator, by the automatic policy, or imported from the
+    newsroom's earlier system (`civility import`). Append-only."""
 
     ACTIONS = [(APPROVE, _("approve")), (REJECT, _("reject"))]
 
@@ -192,6 +205,10 @@ class Decision(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     actor_policy_version = models.CharField(max_length=120, blank=True)
+    # Imported history: no actor and no policy; `decided_by` is the name the earlier system
+    # gave for the person who decided, as text (blank when it named nobody, or a machine).
+    imported = models.BooleanField(default=False)
+    decided_by = models.CharField(max_length=150, blank=True)
     created = models.DateTimeField(default=timezone.now, db_index=True)
 
     objects = DecisionQuerySet.as_manager()
@@ -205,8 +222,15 @@ class Decision(models.Model):
                 condition=Q(action__in=[APPROVE, REJECT]), name="decision_action_valid"
             ),
             models.CheckConstraint(
-                condition=Q(actor__isnull=False) | ~Q(actor_policy_version=""),
+                condition=Q(actor__isnull=False) | ~Q(actor_policy_version="") | Q(imported=True),
                 name="decision_has_actor",
+            ),
+            # An imported decision has neither a user nor a policy; only it names a decider
+            # as text.
+            models.CheckConstraint(
+                condition=Q(imported=False, decided_by="")
+                | Q(imported=True, actor__isnull=True, actor_policy_version=""),
+                name="decision_import_fields",
             ),
         ]
 
@@ -215,10 +239,12 @@ class Decision(models.Model):
 
     @property
     def automatic(self) -> bool:
-        return self.actor_id is None
+        return self.actor_id is None and not self.imported
 
     @property
     def actor_label(self) -> str:
+        if self.imported:
+            return f"{self.decided_by or 'unknown'} (imported)"
         if self.actor_id is None:
             return f"policy {self.actor_policy_version}"
         return self.actor.get_username()

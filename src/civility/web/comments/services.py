@@ -89,16 +89,7 @@ def validate_comment(
     """Cleaned (author, email, text) or CommentError naming the field."""
     if not article.comments_open:
         raise CommentError("article", "comments are closed on this article")
-    if not isinstance(author, str | None):
-        raise CommentError("author", "the name must be text")
-    author = clean_name(author or "")  # bidi controls could reorder what surrounds the name
-    if not author:
-        raise CommentError("author", "a name is required")
-    problem = visible_text_problem(author, "name", allow_lines=False)
-    if problem:
-        raise CommentError("author", problem)
-    if len(author) > MAX_AUTHOR_CHARS:
-        raise CommentError("author", f"the name is longer than {MAX_AUTHOR_CHARS} characters")
+    author = clean_author(author)
     email = (email or "").strip() if isinstance(email, str | None) else None
     if email is None:
         raise CommentError("email", "the e-mail must be text")
@@ -110,6 +101,29 @@ def validate_comment(
             validate_email(email)
         except ValidationError:
             raise CommentError("email", "the e-mail address is not valid") from None
+    text = clean_text(text)
+    if parent is not None and parent.article_id != article.pk:
+        raise CommentError("parent", "the comment replied to belongs to another article")
+    return author, email, text
+
+
+def clean_author(author) -> str:
+    """The display name as stored, or CommentError("author", …)."""
+    if not isinstance(author, str | None):
+        raise CommentError("author", "the name must be text")
+    author = clean_name(author or "")  # bidi controls could reorder what surrounds the name
+    if not author:
+        raise CommentError("author", "a name is required")
+    problem = visible_text_problem(author, "name", allow_lines=False)
+    if problem:
+        raise CommentError("author", problem)
+    if len(author) > MAX_AUTHOR_CHARS:
+        raise CommentError("author", f"the name is longer than {MAX_AUTHOR_CHARS} characters")
+    return author
+
+
+def clean_text(text) -> str:
+    """The comment text as stored (trimmed), or CommentError("text", …)."""
     if not isinstance(text, str) or not text.strip():
         raise CommentError("text", "the comment is empty")
     problem = visible_text_problem(text, "comment")
@@ -119,9 +133,7 @@ def validate_comment(
         raise CommentError(
             "text", f"the comment is {len(text)} characters; the limit is {MAX_COMMENT_CHARS}"
         )
-    if parent is not None and parent.article_id != article.pk:
-        raise CommentError("parent", "the comment replied to belongs to another article")
-    return author, email, text.strip()
+    return text.strip()
 
 
 def submit_comment(
