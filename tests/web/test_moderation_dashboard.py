@@ -70,7 +70,8 @@ def test_dashboard_page_draws_svg_charts(client, moderator_user, article):
     client.force_login(moderator_user)
     decide(make_comment(article, timezone.now() - timedelta(hours=1)), timedelta(minutes=2))
     html = client.get("/moderation/dashboard/", {"days": "30"}).content.decode()
-    assert html.count("<svg") == 3
+    assert html.count('<svg class="chart" role') == 3
+    assert html.count('<svg class="chart spark"') == 3  # one language: three sparklines
     assert 'id="fig-auto">100%<' in html
     assert 'id="fig-median">2 min<' in html
     assert '<option value="30" selected>' in html

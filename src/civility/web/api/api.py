@@ -23,6 +23,7 @@ from civility.web.comments import services
 from civility.web.comments.models import Comment
 from civility.web.comments.views import client_ip, public_parent
 from civility.web.errors import error_body
+from civility.web.moderation.stats import PeriodFigures, language_stats
 from civility.web.text import MAX_ID
 
 from . import schemas
@@ -234,6 +235,15 @@ def assess(request, payload: schemas.AssessIn):
 QUEUE_PARAMETERS = {"status", "article", "language", "category", "q", "order", "limit"}
 
 
+def _unknown_parameter(request, known: set[str]) -> Status | None:
+    """A 400 naming the first query parameter the endpoint does not know, else None."""
+    unknown = sorted(set(request.GET) - known)
+    if not unknown:
+        return None
+    message = f"unknown query parameter {unknown[0]!r}; known: {', '.join(sorted(known))}"
+    return Status(400, {"error": message, "field": unknown[0]})
+
+
 @api.get(
     "/moderation/queue",
     auth=bearer,
@@ -259,12 +269,9 @@ def moderation_queue(
     limit: int = Query(50, ge=1, le=200),
 ):
     _require(request, permission="comments.moderate_comment")
-    unknown = sorted(set(request.GET) - QUEUE_PARAMETERS)
-    if unknown:
-        message = (
-            f"unknown query parameter {unknown[0]!r}; known: {', '.join(sorted(QUEUE_PARAMETERS))}"
-        )
-        return Status(400, {"error": message, "field": unknown[0]})
+    refused = _unknown_parameter(request, QUEUE_PARAMETERS)
+    if refused is not None:
+        return refused
     items = queue_items(
         status=status,
         article=article,
@@ -310,5 +317,71 @@ def decide(request, payload: schemas.DecisionIn, comment_id: int = Path(..., ge=
             "reasons": decision.reasons,
             "actor": decision.actor_label,
             "created": decision.created.isoformat(),
+        },
+    )
+
+
+LANGUAGE_STATS_PARAMETERS = {"days", "period"}
+
+
+def _period_out(p: PeriodFigures) -> dict:
+    return {
+        "start": p.start,
+        "end": p.end,
+        "posted": p.posted,
+        "decided": p.decided,
+        "automatic": p.automatic,
+        "automatic_share": p.automatic_share,
+        "human_decided": p.human,
+        "compared": p.compared,
+        "agreed": p.agreed,
+        "agreement": p.agreement,
+        "sent_to_review": p.sent_to_review,
+        "without_suggestion": p.without_suggestion,
+        "reversed": p.reversed,
+        "reversal_share": p.reversal_share,
+        "model_versions": p.model_versions,
+    }
+
+
+@api.get(
+    "/moderation/stats/languages",
+    auth=bearer,
+    response={
+        200: schemas.LanguageStats,
+        400: schemas.Error,
+        401: schemas.Error,
+        403: schemas.Error,
+    },
+    summary="Per language and period: decided automatically, agreement with moderators, "
+    "reversed automatic decisions (the dashboard's figures)",
+)
+def moderation_language_stats(
+    request,
+    days: int = Query(84, ge=1, le=366, description="the last N days, today included"),
+    period: Literal["day", "week"] | None = Query(
+        None, description="default: day up to 14 days, else weeks from Monday"
+    ),
+):
+    _require(request, permission="comments.moderate_comment")
+    refused = _unknown_parameter(request, LANGUAGE_STATS_PARAMETERS)
+    if refused is not None:
+        return refused
+    stats = language_stats(days, period=period)
+    return Status(
+        200,
+        {
+            "period": stats.period,
+            "start": stats.start,
+            "end": stats.end,
+            "languages": [
+                {
+                    "language": series.language,
+                    "name": series.name,
+                    "periods": [_period_out(p) for p in series.periods],
+                    "total": _period_out(series.total),
+                }
+                for series in stats.languages
+            ],
         },
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Literal
 
 from ninja import Field, Schema
@@ -132,3 +133,39 @@ class DecisionOut(Schema):
 class Error(Schema):
     error: str
     field: str | None = None
+
+
+class LanguagePeriod(Schema):
+    """What happened to one language's comments posted in one period (docs/web.md)."""
+
+    start: date
+    end: date = Field(..., description="the period's last day, included")
+    posted: int = Field(..., description="comments posted in the period")
+    decided: int = Field(..., description="... with at least one decision")
+    automatic: int = Field(..., description="... whose first decision had no human actor")
+    automatic_share: float | None = Field(..., description="automatic / decided")
+    human_decided: int = Field(..., description="comments with a moderator's decision")
+    compared: int = Field(..., description="... for which the engine suggested approve or reject")
+    agreed: int = Field(..., description="... whose latest moderator decision was the suggestion")
+    agreement: float | None = Field(..., description="agreed / compared")
+    sent_to_review: int = Field(..., description="human-decided, engine suggested review")
+    without_suggestion: int = Field(..., description="human-decided, no assessment")
+    reversed: int = Field(
+        ..., description="automatic first decisions a moderator later decided otherwise"
+    )
+    reversal_share: float | None = Field(..., description="reversed / automatic")
+    model_versions: list[str] = Field(..., description="of the assessments of these comments")
+
+
+class LanguageSeries(Schema):
+    language: str = Field(..., description='the engine\'s code: en, ar, …, "other"; "" unknown')
+    name: str
+    periods: list[LanguagePeriod]
+    total: LanguagePeriod = Field(..., description="the whole range")
+
+
+class LanguageStats(Schema):
+    period: Literal["day", "week"]
+    start: date = Field(..., description="first day of the first period")
+    end: date = Field(..., description="today: the last period may be partial")
+    languages: list[LanguageSeries]

@@ -105,3 +105,35 @@ def share_bar(share: float, *, title: str, width: int = 640, height: int = 36) -
         "</svg>",
     ]
     return mark_safe("".join(parts))  # noqa: S308 - title escaped, numbers formatted
+
+
+def share_sparkline(
+    points: Sequence[tuple[str, float | None]], *, title: str, width: int = 168, height: int = 40
+) -> SafeString:
+    """Small columns of shares (0..1), one per (label, share), e.g. a language's weeks, on a
+    fixed 0-100% scale so periods and languages compare at a glance. A period with nothing to
+    measure (share None) is a short grey mark on the baseline, not a zero."""
+    plot_h = height - 4
+    slot = width / max(len(points), 1)
+    bar_w = max(slot * 0.7, 1)
+    parts = [
+        f'<svg class="chart spark" role="img" viewBox="0 0 {width} {height}" '
+        f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>',
+        f'<line class="axis" x1="0" y1="{height - 1}" x2="{width}" y2="{height - 1}"/>',
+    ]
+    for index, (label, share) in enumerate(points):
+        x = index * slot + (slot - bar_w) / 2
+        if share is None:
+            parts.append(
+                f'<rect class="none" x="{x:.1f}" y="{height - 3}" width="{bar_w:.1f}" height="2">'
+                f"<title>{escape(label)}: –</title></rect>"
+            )
+            continue
+        share = min(max(share, 0.0), 1.0)
+        bar_h = plot_h * share
+        parts.append(
+            f'<rect class="bar" x="{x:.1f}" y="{height - 1 - bar_h:.1f}" width="{bar_w:.1f}" '
+            f'height="{bar_h:.1f}"><title>{escape(label)}: {share * 100:.0f}%</title></rect>'
+        )
+    parts.append("</svg>")
+    return mark_safe("".join(parts))  # noqa: S308 - labels escaped, numbers formatted

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import wraps
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
@@ -44,7 +45,7 @@ from .forms import (
 )
 from .models import ModeratorProfile
 from .queue import queue_comments
-from .stats import dashboard_stats
+from .stats import DAY, LanguageStats, dashboard_stats, language_stats
 
 PAGE_SIZE = 25
 DASHBOARD_DAYS = (7, 14, 30, 90)
@@ -212,6 +213,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         (str(_("Other") if code == "other" else REASON_LABELS[code]), n)
         for code, n in stats.rejections_by_reason
     ]
+    by_language = language_stats(days)
     return render(
         request,
         "moderation/dashboard.html",
@@ -223,8 +225,37 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "automatic_chart": charts.share_bar(
                 stats.automatic_share, title=_("Share of comments decided automatically")
             ),
+            "languages": _language_sections(by_language, day_format),
+            "period_heading": _("Day") if by_language.period == DAY else _("Week starting"),
         },
     )
+
+
+def _language_sections(stats: LanguageStats, day_format: str) -> list[dict]:
+    """Each language's table rows (a period's label and figures) and its three sparklines."""
+    sections = []
+    for series in stats.languages:
+        labels = [local_digits(formats.date_format(p.start, day_format)) for p in series.periods]
+        sparks = []
+        for caption, figure in (
+            (_("Decided automatically"), "automatic_share"),
+            (_("Agreement with moderators"), "agreement"),
+            (_("Reversed automatic decisions"), "reversal_share"),
+        ):
+            points = [
+                (label, getattr(p, figure)) for label, p in zip(labels, series.periods, strict=True)
+            ]
+            title = f"{series.name}: {caption}"
+            sparks.append((caption, charts.share_sparkline(points, title=title)))
+        sections.append(
+            {
+                "series": series,
+                "bidi": series.language in settings.LANGUAGES_BIDI,
+                "rows": list(zip(labels, series.periods, strict=True)),
+                "sparks": sparks,
+            }
+        )
+    return sections
 
 
 @require_http_methods(["GET", "POST"])
