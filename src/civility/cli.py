@@ -120,7 +120,7 @@ def _check(args) -> int:
             return 2
         article = {"title": title.strip(), "body": body.strip()}
     try:
-        moderator = Moderator.default(args.policy)
+        moderator = active_version(Moderator.default(args.policy))
         result = moderator.assess(args.text, article=article, lang=args.lang)
     except (InputError, PolicyError) as exc:
         print(f"civility: {exc}", file=sys.stderr)
@@ -130,6 +130,19 @@ def _check(args) -> int:
         return 0
     print(format_verdict(args.text, result))
     return 0
+
+
+def active_version(moderator):
+    """The engine with the model version active in the data directory (CIVILITY_DATA_DIR,
+    default ./var) on top, as the service uses it; the shipped model if none is active."""
+    from .engine.learning import ModelStore, StoreError
+
+    try:
+        active, _ = ModelStore().engines(moderator)
+    except StoreError as exc:
+        print(f"civility: model store unreadable, using the shipped model: {exc}", file=sys.stderr)
+        return moderator
+    return active
 
 
 def format_verdict(text: str, result) -> str:
@@ -161,7 +174,7 @@ def score_file(args) -> int:
     from .engine.policy import PolicyError
 
     try:
-        moderator = Moderator.default(args.policy)
+        moderator = active_version(Moderator.default(args.policy))
     except PolicyError as exc:
         print(f"civility: {exc}", file=sys.stderr)
         return 2

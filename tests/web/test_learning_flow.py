@@ -470,9 +470,13 @@ def test_the_beat_schedule_follows_the_environment():
 
     assert site_settings.CELERY_BEAT_SCHEDULE == site_settings.learning_schedule(os.environ)
     assert app.tasks["civility.learn"].name == learn_periodically.name == "civility.learn"
-    assert site_settings.CELERY_TASK_ROUTES["civility.learn"] == {"queue": "civility.assess"}
-    assert "--beat" in worker_argv(1, "solo", "INFO", beat=True)
-    assert "--beat" not in worker_argv(1, "solo", "INFO")
+    assert site_settings.CELERY_TASK_ROUTES["civility.learn"] == {"queue": "civility.learn"}
+    beat = worker_argv(1, "solo", "INFO", beat=True)
+    assert "--beat" in beat and any(
+        a.startswith("--queues=") and "civility.learn" in a for a in beat
+    )
+    plain = worker_argv(1, "solo", "INFO")
+    assert "--beat" not in plain and not any("civility.learn" in a for a in plain)
 
 
 def test_periodic_learning_waits_for_enough_decisions(data_dir, tmp_path):

@@ -72,6 +72,9 @@ class Assessment:
     model_version: str
     # Which category drove each reason; handy for reason codes in the web layer.
     reason_codes: list[str] = field(default_factory=list)
+    # A candidate model version's assessment of the same comment, while it is in shadow:
+    # recorded beside this one, never used to decide, not part of to_dict().
+    shadow: Assessment | None = None
 
     def to_dict(self) -> dict:
         return {

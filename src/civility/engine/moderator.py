@@ -5,9 +5,12 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterable, Sequence
+from copy import deepcopy
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+
+import numpy as np
 
 from .assessment import Assessment, Span
 from .cascade import Cascade
@@ -16,7 +19,7 @@ from .policy import Policy
 from .relevance import RelevanceScorer
 from .scoring import CategoryScorer, preload_rules
 from .semantic import SemanticScorer
-from .text import normalize
+from .text import NormalizedText, normalize
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +52,28 @@ class Article:
         return cls(title=title, body=body)
 
 
+@dataclass
+class Reading:
+    """What the shipped tiers made of a batch, before any newsroom adapter and the policy."""
+
+    checked: list[tuple[str, Article | None, str | None]]
+    norms: list[NormalizedText]
+    languages: list[str]
+    results: list  # CategoryResult, one per comment
+    embeddings: np.ndarray | None = None  # general sentence embeddings, when asked for
+
+    def features(self):
+        """The newsroom heads' inputs (engine/learning/features.py)."""
+        from .learning.features import Features, base_scores, ngram_matrix
+
+        return Features(
+            np.array(self.languages, dtype=object),
+            base_scores(self.results),
+            ngram_matrix([n.text for n in self.norms]),
+            self.embeddings,
+        )
+
+
 class Moderator:
     """Scores comments against the guidelines and proposes a decision under a policy."""
 
@@ -59,12 +84,48 @@ class Moderator:
         relevance: RelevanceScorer | None = None,
         semantic: SemanticScorer | None = None,
         cascade: Cascade | None = None,
+        adapter=None,
+        shadow: Moderator | None = None,
     ):
         self.scorer = scorer
-        self.policy = policy
+        self.base_policy = policy
         self.relevance = relevance or RelevanceScorer()
         self.semantic = semantic
         self.cascade = cascade
+        # The newsroom's learnt heads (engine/learning/adapter.py), if a version is active.
+        self.adapter = adapter
+        self.policy = adapter.policy_over(policy) if adapter is not None else policy
+        # A candidate version scoring beside this one (see assess_many); shares the tiers.
+        self.shadow = shadow
+
+    def with_adapter(self, adapter) -> Moderator:
+        """This engine with a newsroom's learnt version on top (None: the shipped model).
+        Shares the loaded tiers; raises AdapterUnavailable if the adapter cannot run here."""
+        if adapter is not None:
+            from .learning.adapter import AdapterUnavailable
+
+            if adapter.base_version != self.base_version:
+                raise AdapterUnavailable(
+                    f"{adapter.version} was learnt on {adapter.base_version}, "
+                    f"this engine is {self.base_version}"
+                )
+        return self._sharing_tiers(adapter=adapter, shadow=None)
+
+    def with_shadow(self, shadow: Moderator | None) -> Moderator:
+        """This engine, also assessing every comment with `shadow` (attached to each
+        Assessment as `.shadow`) from the same reading of the text."""
+        return self._sharing_tiers(adapter=self.adapter, shadow=shadow)
+
+    def _sharing_tiers(self, adapter, shadow) -> Moderator:
+        return Moderator(
+            self.scorer,
+            self.base_policy,
+            relevance=self.relevance,
+            semantic=self.semantic,
+            cascade=self.cascade,
+            adapter=adapter,
+            shadow=shadow,
+        )
 
     @classmethod
     def default(
@@ -92,14 +153,19 @@ class Moderator:
         return cls(scorer, policy, semantic=semantic_tier, cascade=cascade)
 
     @property
-    def model_version(self) -> str:
-        """Names every tier that scored: fast, then encoder+stacker or semantic, then policy."""
+    def base_version(self) -> str:
+        """The shipped tiers that scored: fast, then encoder+stacker or semantic."""
         second = ""
         if self.cascade is not None:
             second = f"+{self.cascade.version}"
         elif self.semantic is not None:
             second = f"+{self.semantic.version}"
-        return f"{self.scorer.version}{second}+policy-{self.policy.version}"
+        return f"{self.scorer.version}{second}"
+
+    @property
+    def model_version(self) -> str:
+        """Names every tier that scored, then the policy (which names a learnt version)."""
+        return f"{self.base_version}+policy-{self.policy.version}"
 
     def assess(
         self, text: str, article: Article | dict | None = None, lang: str | None = None
@@ -110,19 +176,48 @@ class Moderator:
         self, items: Iterable[tuple[str, Article | dict | None, str | None]]
     ) -> list[Assessment]:
         """Batch form of `assess`; far faster per comment because the models run vectorised."""
+        if self.shadow is None:
+            wanted = self.adapter.languages if self.adapter is not None else False
+            return self.finish(self.read(items, embeddings=wanted))
+        wanted = frozenset()
+        for adapter in (self.adapter, self.shadow.adapter):
+            wanted |= adapter.languages if adapter is not None else frozenset()
+        reading = self.read(items, embeddings=wanted)
+        assessments = self.finish(deepcopy(reading))
+        for assessment, candidate in zip(assessments, self.shadow.finish(reading), strict=True):
+            assessment.shadow = candidate
+        return assessments
+
+    def read(self, items, embeddings: bool | frozenset = False) -> Reading:
+        """Validate, normalise, detect languages and score with the shipped tiers. With
+        `embeddings` (True, or a set of languages) the general sentence embeddings that the
+        newsroom's heads read are computed too, for every comment or those languages."""
         checked = [self.validate(text, article, lang) for text, article, lang in items]
-        if not checked:
-            return []
         norms = [normalize(text) for text, _, _ in checked]
         languages = [_language(text, lang) for text, _, lang in checked]
         results = self.scorer.score_many(norms, languages)
-        if self.cascade is not None:
-            self.cascade.refine([text for text, _, _ in checked], languages, results)
-        else:
+        texts = [text for text, _, _ in checked]
+        if self.cascade is not None and checked:
+            self.cascade.refine(texts, languages, results)
+        elif checked:
             self._add_semantic_evidence(checked, languages, results)
+        vectors = None
+        if embeddings and checked:
+            from .learning.features import sentence_embeddings
+
+            wanted = [embeddings is True or lang in embeddings for lang in languages]
+            vectors = sentence_embeddings(texts, wanted)
+        return Reading(checked, norms, languages, results, vectors)
+
+    def finish(self, reading: Reading) -> list[Assessment]:
+        """The newsroom's heads (if any), relevance and the policy's verdict per comment."""
+        if not reading.checked:
+            return []
+        if self.adapter is not None:
+            self.adapter.apply(reading.features(), reading.results)
         assessments = []
         for (_, article, _), norm, language, result in zip(
-            checked, norms, languages, results, strict=True
+            reading.checked, reading.norms, reading.languages, reading.results, strict=True
         ):
             relevance = (
                 self.relevance.score(norm, article, language=language)

@@ -36,10 +36,17 @@ class Policy:
     # Per-language approve bands ([languages.approve_below.<lang>]): where a language's scores
     # rank violations better, its bands can be wider without approving more of its violations.
     approve_by_language: dict[str, dict[str, float]] = field(default_factory=dict)
+    # Per-language reject bands ([languages.reject_above.<lang>]), e.g. learnt from the
+    # newsroom's decisions in a language the shipped bands were never fitted for.
+    reject_by_language: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def approve_below(self, category: str, language: str) -> float:
         by_language = self.approve_by_language.get(language, {})
         return by_language.get(category, self.bands[category].approve_below)
+
+    def reject_above(self, category: str, language: str) -> float:
+        by_language = self.reject_by_language.get(language, {})
+        return by_language.get(category, self.bands[category].reject_above)
 
     @classmethod
     def default(cls) -> Policy:
@@ -100,36 +107,29 @@ class Policy:
         modelled = languages.get("modelled", base.modelled_languages if base else ["en"])
         if isinstance(modelled, str) or not all(isinstance(code, str) for code in modelled):
             raise PolicyError('languages.modelled must be a list of language codes, e.g. ["en"]')
-        by_language = {k: dict(v) for k, v in (base.approve_by_language if base else {}).items()}
-        raw_by_language = languages.get("approve_below", {})
-        if not isinstance(raw_by_language, dict):
-            raise PolicyError(
-                "languages.approve_below must be a table of [languages.approve_below.<code>]"
-            )
-        for code, table in raw_by_language.items():
-            if not isinstance(table, dict):
-                raise PolicyError(
-                    f"languages.approve_below.{code} must be a table of category = number"
+        by_language = _language_tables(languages, "approve_below", base)
+        reject_by_language = _language_tables(languages, "reject_above", base)
+        for code, table in by_language.items():
+            for name, value in table.items():
+                own = reject_by_language.get(code, {}).get(name)
+                ceiling = bands[name].reject_above if own is None else own
+                where = (
+                    f"bands.{name}.reject_above"
+                    if own is None
+                    else f"languages.reject_above.{code}.{name}"
                 )
-            for name in table:
-                if name not in CATEGORIES:
-                    raise PolicyError(
-                        f"languages.approve_below.{code}.{name}: unknown category "
-                        f"(known: {', '.join(CATEGORIES)})"
-                    )
-                value = _probability(table, name, f"languages.approve_below.{code}", None)
-                if value > bands[name].reject_above:
+                if value > ceiling:
                     raise PolicyError(
                         f"languages.approve_below.{code}.{name} ({value}) is above "
-                        f"bands.{name}.reject_above ({bands[name].reject_above})"
+                        f"{where} ({ceiling})"
                     )
-                by_language.setdefault(code, {})[name] = value
         return cls(
             version=str(data.get("version", base.version if base else "custom")),
             bands=bands,
             relevance_review_below=review_below,
             modelled_languages=frozenset(modelled),
             approve_by_language=by_language,
+            reject_by_language=reject_by_language,
         )
 
     def decide(
@@ -139,13 +139,16 @@ class Policy:
         relevance: float | None,
         language: str,
     ) -> Verdict:
-        violations = [c for c in CATEGORIES if categories[c] >= self.bands[c].reject_above]
+        violations = [c for c in CATEGORIES if categories[c] >= self.reject_above(c, language)]
         if violations:
             return Verdict("reject", [self._reason(c, abuse_kinds) for c in violations], violations)
+        # A language without a model the newsroom trusts is never approved automatically; a
+        # clear violation (a lexicon hit, say) is still rejected.
+        modelled = language in self.modelled_languages
         doubtful = [c for c in CATEGORIES if categories[c] >= self.approve_below(c, language)]
         if relevance is not None and relevance < self.relevance_review_below:
             doubtful.append("off_topic")
-        if language not in self.modelled_languages:
+        if not modelled:
             doubtful.append("unsupported_language")
         if doubtful:
             return Verdict("review", [self._reason(c, abuse_kinds) for c in doubtful], doubtful)
@@ -159,6 +162,32 @@ class Policy:
             if score >= 0.5:
                 text = f"{text} ({ABUSE_KIND_TEXT[kind]})"
         return text
+
+
+def _language_tables(languages: dict, key: str, base: Policy | None) -> dict:
+    """[languages.<key>.<code>] tables over the base policy's: {code: {category: value}}."""
+    inherited = (
+        getattr(base, "approve_by_language" if key == "approve_below" else "reject_by_language", {})
+        if base
+        else {}
+    )
+    out = {k: dict(v) for k, v in inherited.items()}
+    raw = languages.get(key, {})
+    if not isinstance(raw, dict):
+        raise PolicyError(f"languages.{key} must be a table of [languages.{key}.<code>]")
+    for code, table in raw.items():
+        if not isinstance(table, dict):
+            raise PolicyError(f"languages.{key}.{code} must be a table of category = number")
+        for name in table:
+            if name not in CATEGORIES:
+                raise PolicyError(
+                    f"languages.{key}.{code}.{name}: unknown category "
+                    f"(known: {', '.join(CATEGORIES)})"
+                )
+            out.setdefault(code, {})[name] = _probability(
+                table, name, f"languages.{key}.{code}", None
+            )
+    return out
 
 
 def _probability(raw: dict, key: str, name: str, fallback: float | None) -> float:

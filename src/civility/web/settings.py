@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "civility.web.perspective",
     "civility.web.ratelimit",
     "civility.web.webhooks",
+    "civility.web.learning",  # learning from decisions: learn, model versions, shadow
     "civility.web.site",  # site-level commands: serve, demo, worker, reassess, webhook, moderator
     "ninja",  # Swagger UI for /api/v1/docs from the package's own static files, not a CDN
 ]
@@ -150,7 +151,38 @@ CELERY_TASK_ROUTES = {
     "civility.assess": {"queue": "civility.assess"},
     "civility.sweep": {"queue": "civility.assess"},
     "civility.deliver_webhook": {"queue": "civility.webhooks"},
+    # Its own queue, consumed by the `--beat` worker only: a learning run takes minutes and
+    # must not hold an assessment slot.
+    "civility.learn": {"queue": "civility.learn"},
 }
+
+
+def learning_schedule(environ) -> dict:
+    """The beat schedule for periodic learning from CIVILITY_LEARN_EVERY_HOURS (hours, may be
+    fractional; unset, empty or 0: none) and CIVILITY_LEARN_AUTO_PROMOTE ("1": promote)."""
+    raw = environ.get("CIVILITY_LEARN_EVERY_HOURS", "") or "0"
+    try:
+        hours = float(raw)
+    except ValueError:
+        raise ValueError(
+            f"CIVILITY_LEARN_EVERY_HOURS must be a number of hours, not {raw!r}"
+        ) from None
+    if not hours > 0:  # 0, negative or NaN: periodic learning is off
+        return {}
+    auto_promote = environ.get("CIVILITY_LEARN_AUTO_PROMOTE", "0") == "1"
+    return {
+        "civility-learn": {
+            "task": "civility.learn",
+            "schedule": hours * 3600,
+            "kwargs": {"auto_promote": auto_promote},
+        }
+    }
+
+
+# Periodic learning (opt-in, docs/learning.md): every N hours, `civility worker --beat` (or a
+# separate `celery beat`) runs `civility learn`; CIVILITY_LEARN_AUTO_PROMOTE=1 also promotes a
+# candidate that is worse in no language. Unset: no schedule (learn from cron or by hand).
+CELERY_BEAT_SCHEDULE = learning_schedule(os.environ)
 
 # Webhooks (docs/workers.md): deliveries time out, retry with exponential backoff, and never go
 # to loopback, private or link-local addresses unless their network is listed here (CIDRs).

@@ -15,11 +15,12 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "civility.web.settings")
 
 app = Celery("civility")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["civility.web.comments", "civility.web.webhooks"])
+app.autodiscover_tasks(["civility.web.comments", "civility.web.webhooks", "civility.web.learning"])
 
 ASSESS_QUEUE = "civility.assess"
 WEBHOOK_QUEUE = "civility.webhooks"
 QUEUES = (ASSESS_QUEUE, WEBHOOK_QUEUE)
+LEARN_QUEUE = "civility.learn"  # periodic learning: only the `--beat` worker consumes it
 
 log = logging.getLogger(__name__)
 _stop = threading.Event()

@@ -256,6 +256,7 @@ def record_assessments(pairs: list, moderator, fresh: bool = False) -> None:
             comment.__dict__["current_status"] = ACTION_STATUS[result.decision]
         comment.__dict__["being_assessed_now"] = False
     Assessment.objects.bulk_create(created)
+    record_shadows(pairs)  # a candidate version's view, while one is in shadow
     for language, comment_ids in languages.items():
         Comment.objects.filter(pk__in=comment_ids).update(language=language)
     Decision.objects.bulk_create(decisions)
@@ -267,6 +268,12 @@ def record_assessments(pairs: list, moderator, fresh: bool = False) -> None:
     decided_now = {d.comment_id for d in decisions}
     events.decided(decisions)
     events.needs_review([c for c, _ in pairs if c.pk not in decided and c.pk not in decided_now])
+
+
+def record_shadows(pairs) -> None:
+    from civility.web.learning.shadow import record_shadows as record
+
+    record(pairs)
 
 
 def _assessment_fields(result) -> dict:

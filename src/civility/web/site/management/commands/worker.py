@@ -7,16 +7,21 @@ import socket
 
 from django.core.management.base import BaseCommand, CommandError
 
-from civility.web.workers import QUEUES, app, broker_configured
+from civility.web.workers import LEARN_QUEUE, QUEUES, app, broker_configured
 
 
-def worker_argv(concurrency: int, pool: str, loglevel: str, name: str | None = None) -> list[str]:
+def worker_argv(
+    concurrency: int, pool: str, loglevel: str, name: str | None = None, beat: bool = False
+) -> list[str]:
+    # --beat: this worker also runs the periodic schedule (CIVILITY_LEARN_EVERY_HOURS); run it
+    # in one worker only, or the schedule fires once per worker.
     return [
         "worker",
+        *(["--beat"] if beat else []),
         f"--loglevel={loglevel}",
         f"--pool={pool}",
         f"--concurrency={concurrency}",
-        f"--queues={','.join(QUEUES)}",
+        f"--queues={','.join((*QUEUES, LEARN_QUEUE) if beat else QUEUES)}",
         f"--hostname={name or f'civility-{os.getpid()}@{socket.gethostname()}'}",
         # Workers need not talk to each other: the database and the broker coordinate them.
         "--without-gossip",
@@ -37,6 +42,12 @@ class Command(BaseCommand):
         parser.add_argument("--pool", choices=("threads", "prefork", "solo"), default="threads")
         parser.add_argument("--loglevel", default="INFO")
         parser.add_argument("--name", help="the worker's node name (default civility-PID@host)")
+        parser.add_argument(
+            "--beat",
+            action="store_true",
+            help="also run the periodic schedule (learning every CIVILITY_LEARN_EVERY_HOURS); "
+            "in one worker only",
+        )
 
     def handle(self, *args, **options):
         if not broker_configured():
@@ -50,6 +61,10 @@ class Command(BaseCommand):
         self.stdout.flush()
         app.worker_main(
             worker_argv(
-                options["concurrency"], options["pool"], options["loglevel"], options["name"]
+                options["concurrency"],
+                options["pool"],
+                options["loglevel"],
+                options["name"],
+                options["beat"],
             )
         )
