@@ -200,12 +200,76 @@ def scenario(title, stream, stream_features, others, other_features, policy, bas
     return results
 
 
+def end_to_end(history: list[Example], news_features, news, policy) -> None:
+    """The same decisions through the commands a newsroom runs, then judged like the rest."""
+    import datetime as dt
+    import subprocess
+    import sys
+    import tempfile
+
+    from civility.engine.learning import ModelStore
+
+    print("\n## End to end: civility import, civility learn (news stream, 3,000 decisions)")
+    civility = str(Path(sys.executable).with_name("civility"))
+    with tempfile.TemporaryDirectory(prefix="civility-learning-") as folder:
+        env = {
+            **os.environ,
+            "CIVILITY_DATA_DIR": folder,
+            "DATABASE_URL": f"sqlite:///{folder}/site.sqlite3",
+            "CIVILITY_PRODUCTION": "0",
+            "REDIS_URL": "",
+        }
+        start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+        path = Path(folder) / "history.jsonl"
+        with open(path, "w", encoding="utf-8") as f:
+            for i, e in enumerate(history):
+                posted = start + dt.timedelta(minutes=10 * i)
+                row = {
+                    "article": {"slug": "news", "title": "News"},
+                    "author": f"reader-{i}",
+                    "text": e.text,
+                    "created_at": posted.isoformat(),
+                    "decision": e.decision,
+                    "reasons": list(e.reasons),
+                    "decided_by": "simulated moderator",
+                    "decided_at": (posted + dt.timedelta(minutes=5)).isoformat(),
+                }
+                f.write(json.dumps(row, ensure_ascii=False) + "\n")
+        for command in (["migrate", "-v", "0"], ["import", str(path), "--quiet"]):
+            subprocess.run([civility, *command], env=env, check=True)
+        started = time.time()
+        done = subprocess.run(
+            [civility, "learn", "--json"], env=env, check=True, capture_output=True, text=True
+        )
+        report = json.loads(done.stdout)
+        print(
+            f"  learn: {time.time() - started:.0f} s wall (features included), candidate "
+            f"{report['version']}, adapted {report['adapted']}, opened {report['opened']}"
+        )
+        adapter = ModelStore(folder).load(report["version"])
+        test = np.arange(3000, len(news))
+        held = news_features.take(test)
+        y = label_matrix([news[i] for i in test])[:, HEADS.index("overall")]
+        learnt = roc_auc_score(y, adapter.scores(held)["overall"])
+        shipped = roc_auc_score(y, held.base[:, HEADS.index("overall")])
+        print(f"  test ROC-AUC of 'overall': shipped {shipped:.3f}, stored version {learnt:.3f}")
+        for lang, f in judge(adapter, held, [news[i] for i in test], policy).items():
+            print(row(f"3000 via commands ({lang})", f.comments, f))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", default="../shared/data")
     parser.add_argument("--cache", default="/tmp/civility-learning-bench")
     parser.add_argument("--unseen", default="tr", choices=["tr", "fa", "ar"])
     parser.add_argument("--json", help="write the figures here too")
+    parser.add_argument(
+        "--end-to-end",
+        action="store_true",
+        help="also replay the news stream's first 3,000 decisions through `civility import` and "
+        "`civility learn` in a throw-away site (SQLite, its own data directory) and judge the "
+        "version that stores on the same test set (minutes: learn computes its own features)",
+    )
     args = parser.parse_args()
     root, cache = Path(args.data), Path(args.cache)
     cache.mkdir(parents=True, exist_ok=True)
@@ -281,6 +345,9 @@ def main() -> None:
         base_version,
         test=both_test,
     )
+    if args.end_to_end:
+        end_to_end(news[:3000], news_features, news, shipped)
+
     print("\n## Run-time cost of a learnt version (one thread, comments of the news stream)")
     adapter = out["news"][-1]["adapter"]
     sample = [(e.text, None, "en") for e in news[-200:]]

@@ -230,3 +230,28 @@ def test_a_corrupt_state_file_is_a_clear_error(tmp_path):
     store.state_path.write_text("{not json")
     with pytest.raises(StoreError, match="unreadable"):
         store.state()
+
+
+def test_shipped_rows_mix_in_at_their_weight_and_dev_sets_judge_every_language():
+    features, examples, _ = synthetic(400, "ckb", seed=9)
+    base_features, base_examples, _ = synthetic(300, "en", seed=10, signal=2.0)
+    base_labels = np.vstack([labels_of(e) for e in base_examples])
+    dev_features, dev_examples, _ = synthetic(200, "en", seed=11, signal=2.0)
+    adapter, report = learn(
+        features,
+        examples,
+        Policy.default(),
+        "base-v1",
+        settings=LearnSettings(min_decisions=100),
+        base_rows=(base_features, base_labels),
+        dev=(dev_features, dev_examples),
+    )
+    # The shipped rows shape the heads but are not the newsroom's: only ckb is counted, judged
+    # on the holdout and adapted; English, which the newsroom does not write, is judged on the
+    # dev set, where the candidate leaves it as the shipped model had it.
+    assert report.languages == {"ckb": 400}
+    assert "en" not in report.adapted
+    assert set(report.dev_candidate) == set(report.dev_active) == {"en"}
+    assert report.dev_candidate["en"] == report.dev_active["en"]
+    assert "en" not in report.worse
+    assert adapter.meta["report"]["dev_candidate"]["en"]["comments"] == 200
