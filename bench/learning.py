@@ -224,7 +224,7 @@ def end_to_end(history: list[Example], news_features, news, policy) -> None:
         with open(path, "w", encoding="utf-8") as f:
             for i, e in enumerate(history):
                 posted = start + dt.timedelta(minutes=10 * i)
-                row = {
+                record = {
                     "article": {"slug": "news", "title": "News"},
                     "author": f"reader-{i}",
                     "text": e.text,
@@ -234,7 +234,7 @@ def end_to_end(history: list[Example], news_features, news, policy) -> None:
                     "decided_by": "simulated moderator",
                     "decided_at": (posted + dt.timedelta(minutes=5)).isoformat(),
                 }
-                f.write(json.dumps(row, ensure_ascii=False) + "\n")
+                f.write(json.dumps(record, ensure_ascii=False) + "\n")
         for command in (["migrate", "-v", "0"], ["import", str(path), "--quiet"]):
             subprocess.run([civility, *command], env=env, check=True)
         started = time.time()
