@@ -214,6 +214,9 @@ def test_store_promotes_shadows_and_rolls_back(tmp_path):
         store.promote("nr-2")
     with pytest.raises(StoreError, match="no model version 'nr-9'"):
         store.promote("nr-9")
+    for hostile in ("../../etc", "nr-1/../nr-2", ".hidden", ""):
+        with pytest.raises(StoreError, match="not a model version name"):
+            store.set_shadow(hostile)
     with pytest.raises(StoreError, match="is the active version"):
         store.set_shadow("nr-2")
     assert store.promote("nr-1") == "nr-1"

@@ -16,6 +16,7 @@ import fcntl
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -25,6 +26,8 @@ from .adapter import ADAPTER_META, Adapter, AdapterUnavailable
 
 logger = logging.getLogger(__name__)
 SHIPPED = "shipped"
+# Names are made by `learn`; anything else (a path, "..") is refused before touching the disk.
+VERSION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 STATE_FILE = "state.json"
 
 
@@ -99,6 +102,8 @@ class ModelStore:
 
     def add(self, adapter: Adapter) -> Path:
         """Store a candidate (not active until promoted)."""
+        if not VERSION_NAME.fullmatch(adapter.version) or ".." in adapter.version:
+            raise StoreError(f"{adapter.version!r} is not a model version name")
         self.versions_dir.mkdir(parents=True, exist_ok=True)
         target = self.versions_dir / adapter.version
         if target.exists():
@@ -148,6 +153,10 @@ class ModelStore:
         return "candidate"
 
     def _require(self, version: str) -> None:
+        if not VERSION_NAME.fullmatch(version or "") or ".." in version:
+            raise StoreError(
+                f"{version!r} is not a model version name (like nr-20261203-143332-8fd46f)"
+            )
         if not (self.versions_dir / version / ADAPTER_META).exists():
             known = ", ".join(v["version"] for v in self.versions()) or "none"
             raise StoreError(f"no model version {version!r} (stored: {known})")

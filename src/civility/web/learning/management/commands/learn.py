@@ -112,16 +112,20 @@ def format_report(report) -> str:
     def pct(value):
         return "n/a" if value is None else f"{100 * value:.1f}%"
 
-    for language, count in sorted(report.languages.items()):
-        for name, figs in (
-            ("active", report.active[language]),
-            ("candidate", report.candidate[language]),
-        ):
-            lines.append(
-                f"{language:<9}{count:>10}  {name:<10}{pct(figs.automation):>11}"
-                f"{pct(figs.approved_violations):>11}{pct(figs.false_rejects):>11}"
-                f"{'n/a' if figs.auc is None else format(figs.auc, '.3f'):>7}"
-            )
+    def table(candidates: dict, actives: dict, counts: dict) -> None:
+        for language, candidate in sorted(candidates.items()):
+            for name, figs in (("active", actives[language]), ("candidate", candidate)):
+                lines.append(
+                    f"{language:<9}{counts.get(language, figs.comments):>10}  {name:<10}"
+                    f"{pct(figs.automation):>11}{pct(figs.approved_violations):>11}"
+                    f"{pct(figs.false_rejects):>11}"
+                    f"{'n/a' if figs.auc is None else format(figs.auc, '.3f'):>7}"
+                )
+
+    table(report.candidate, report.active, report.languages)
+    if report.dev_candidate:
+        lines.append("on the shipped dev sets (comments):")
+        table(report.dev_candidate, report.dev_active, {})
     lines.append(f"worse than the active version in: {', '.join(report.worse) or 'no language'}")
     lines.extend(f"note: {note}" for note in report.notes)
     return "\n".join(lines) + "\n"
