@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 CIVILITY := $(VENV)/bin/civility
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 
-.PHONY: setup demo test lint test-sqlite test-postgres browser-deps i18n-deps translations messages bench bench-cascade bench-web
+.PHONY: setup demo test lint test-sqlite test-postgres browser-deps i18n-deps translations messages bench bench-cascade bench-web bench-learning
 
 setup: $(VENV)/.installed translations
 
@@ -57,3 +57,7 @@ bench-cascade: setup
 
 bench-web: setup
 	$(PY) bench/load.py
+
+# Learning from decisions, simulated on public streams (docs/learning.md); about 10 minutes.
+bench-learning: setup
+	$(PY) bench/learning.py --data ../shared/data --end-to-end
