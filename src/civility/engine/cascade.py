@@ -158,11 +158,9 @@ class Cascade:
         modelled = np.array([lang not in self.encoder_languages for lang in languages])
         return modelled & (reject | approve)
 
-    def refine(self, texts: Sequence[str], languages: Sequence[str], results, read=None) -> int:
+    def refine(self, texts: Sequence[str], languages: Sequence[str], results) -> int:
         """Replace each CategoryResult's categories and overall with calibrated cascade scores,
-        in place. Returns how many comments the encoder read. `read`: the encoder's logits for
-        every text, when the caller already ran it (the newsroom's heads need every comment's
-        embedding, so it reads them all)."""
+        in place. Returns how many comments the encoder read."""
         if not results:
             return 0
         fast = {h: np.array([r.categories[h] for r in results]) for h in CATEGORIES}
@@ -173,9 +171,7 @@ class Cascade:
         if len(needs):
             sub_fast = {h: v[needs] for h, v in fast.items()}
             sub_languages = [languages[i] for i in needs]
-            enc = (
-                read[needs] if read is not None else self.encoder.logits([texts[i] for i in needs])
-            )
+            enc = self.encoder.logits([texts[i] for i in needs])
             both = self.combined(sub_fast, enc, sub_languages)
             for head in HEADS:
                 scores[head] = scores[head].copy()

@@ -62,14 +62,15 @@ class Reading:
     results: list  # CategoryResult, one per comment
     embeddings: np.ndarray | None = None  # general sentence embeddings, when asked for
 
-    def features(self):
-        """The newsroom heads' inputs (engine/learning/features.py)."""
+    def features(self, featurizer):
+        """The newsroom heads' inputs (engine/learning/features.py); `featurizer`: the fast
+        tier's."""
         from .learning.features import Features, base_scores, ngram_matrix
 
         return Features(
             np.array(self.languages, dtype=object),
             base_scores(self.results),
-            ngram_matrix([n.text for n in self.norms]),
+            ngram_matrix(featurizer, [n.text for n in self.norms]),
             self.embeddings,
         )
 
@@ -214,7 +215,7 @@ class Moderator:
         if not reading.checked:
             return []
         if self.adapter is not None:
-            self.adapter.apply(reading.features(), reading.results)
+            self.adapter.apply(reading.features(self.scorer.featurizer), reading.results)
         assessments = []
         for (_, article, _), norm, language, result in zip(
             reading.checked, reading.norms, reading.languages, reading.results, strict=True

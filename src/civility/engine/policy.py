@@ -107,8 +107,12 @@ class Policy:
         modelled = languages.get("modelled", base.modelled_languages if base else ["en"])
         if isinstance(modelled, str) or not all(isinstance(code, str) for code in modelled):
             raise PolicyError('languages.modelled must be a list of language codes, e.g. ["en"]')
-        by_language = _language_tables(languages, "approve_below", base)
-        reject_by_language = _language_tables(languages, "reject_above", base)
+        by_language = _language_tables(
+            languages, "approve_below", base.approve_by_language if base else {}
+        )
+        reject_by_language = _language_tables(
+            languages, "reject_above", base.reject_by_language if base else {}
+        )
         for code, table in by_language.items():
             for name, value in table.items():
                 own = reject_by_language.get(code, {}).get(name)
@@ -142,13 +146,12 @@ class Policy:
         violations = [c for c in CATEGORIES if categories[c] >= self.reject_above(c, language)]
         if violations:
             return Verdict("reject", [self._reason(c, abuse_kinds) for c in violations], violations)
-        # A language without a model the newsroom trusts is never approved automatically; a
-        # clear violation (a lexicon hit, say) is still rejected.
-        modelled = language in self.modelled_languages
         doubtful = [c for c in CATEGORIES if categories[c] >= self.approve_below(c, language)]
         if relevance is not None and relevance < self.relevance_review_below:
             doubtful.append("off_topic")
-        if not modelled:
+        # A language without a model the newsroom trusts is never approved automatically; a
+        # clear violation (a lexicon hit, say) is still rejected above.
+        if language not in self.modelled_languages:
             doubtful.append("unsupported_language")
         if doubtful:
             return Verdict("review", [self._reason(c, abuse_kinds) for c in doubtful], doubtful)
@@ -164,13 +167,9 @@ class Policy:
         return text
 
 
-def _language_tables(languages: dict, key: str, base: Policy | None) -> dict:
-    """[languages.<key>.<code>] tables over the base policy's: {code: {category: value}}."""
-    inherited = (
-        getattr(base, "approve_by_language" if key == "approve_below" else "reject_by_language", {})
-        if base
-        else {}
-    )
+def _language_tables(languages: dict, key: str, inherited: dict) -> dict:
+    """[languages.<key>.<code>] tables over the base policy's (`inherited`):
+    {code: {category: value}}."""
     out = {k: dict(v) for k, v in inherited.items()}
     raw = languages.get(key, {})
     if not isinstance(raw, dict):

@@ -2,7 +2,7 @@
 the shipped tiers, and the per-language bands they were judged with.
 
 Each refitted head sees the fast tier's hashed n-grams (words the newsroom's readers use, in any
-language), the encoder's sentence embedding (meaning, across languages), the shipped model's own
+language), a general multilingual sentence embedding (meaning, across languages), the shipped model's own
 logits for the head and for "overall" (so with little evidence it stays close to the shipped
 model) and the language. The adapter changes scores only in the languages it was judged better
 in (`languages`), and the policy only where a language earned its own bands (`opened`, plus the
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +36,8 @@ NGRAM_SCALE = 0.3
 
 
 class AdapterUnavailable(RuntimeError):
-    """The adapter cannot run on this engine (e.g. no encoder tier, or another shipped model)."""
+    """The adapter cannot run on this engine (learnt on another shipped model, or the comments
+    come without sentence embeddings)."""
 
 
 @dataclass
@@ -52,10 +54,15 @@ class Head:
     stack_weight: np.ndarray  # logit(shipped head), logit(shipped overall), z, languages
     stack_bias: float
 
-    def evidence(self, features: Features) -> np.ndarray:
+    @cached_property
+    def _ngram_column(self) -> np.ndarray:
+        """The n-gram weights as one dense column, built once rather than on every batch."""
         column = np.zeros(NGRAM_WIDTH, np.float32)
         column[self.ngram_index] = self.ngram_weight * NGRAM_SCALE
-        ngrams = np.asarray(features.ngrams @ column).ravel()
+        return column
+
+    def evidence(self, features: Features) -> np.ndarray:
+        ngrams = np.asarray(features.ngrams @ self._ngram_column).ravel()
         return ngrams + unit_embeddings(features) @ self.embedding_weight + self.bias
 
     def decision(self, features: Features, head: str, language_columns) -> np.ndarray:
@@ -128,8 +135,7 @@ class Adapter:
                 if c not in REVIEW_FIRST:
                     out[c] = np.minimum(out[c], out["overall"])
         lift_to_overall(out)
-        categories = np.column_stack([out[c] for c in CATEGORIES])
-        out["overall"] = np.maximum(out["overall"], categories.max(1))
+        out["overall"] = np.maximum(out["overall"], top_category(out))
         return out
 
     def apply(self, features: Features, results) -> None:
@@ -211,6 +217,11 @@ class Adapter:
                     float(arrays[f"{head}.bias"][1]),
                 )
         return cls(meta, heads)
+
+
+def top_category(scores: dict[str, np.ndarray]) -> np.ndarray:
+    """Each comment's likeliest category: what the policy's bands compare."""
+    return np.column_stack([scores[c] for c in CATEGORIES]).max(axis=1)
 
 
 def decide_arrays(scores: dict[str, np.ndarray], languages, policy: Policy) -> np.ndarray:

