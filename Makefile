@@ -14,6 +14,12 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $@
 
+# The tests also exercise the training code (resumable fine-tuning): torch's CPU build and
+# transformers, from the `train` extra. The demo and production never need them.
+$(VENV)/.installed-train: $(VENV)/.installed
+	$(PY) -m pip install -q -e '.[dev,train]'
+	touch $@
+
 demo: setup
 	$(CIVILITY) demo
 
@@ -39,7 +45,7 @@ lint: setup
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/ruff format --check src tests bench
 
-test-sqlite: setup browser-deps
+test-sqlite: setup $(VENV)/.installed-train browser-deps
 	$(VENV)/bin/pytest -q
 
 # Everything that touches the database, again on PostgreSQL (the engine tests have no database).

@@ -1,7 +1,13 @@
-"""`civility train --tier encoder --data ../shared/data --out DIR`: the whole accurate-tier recipe.
+"""`civility train --tier encoder --data ../shared/data --out DIR [--resume]`: the accurate tier.
 
-1. fine-tune e5-small (encoder.py) into DIR/checkpoint, unless --checkpoint names one;
-2. prune, export and quantise it into DIR (export_encoder.py);
+1. fine-tune e5-small (encoder.py) on the public training sets and our threat set
+   (training/threats), keeping the run's state in CIVILITY_TRAIN_STATE (default
+   ~/.cache/civility/train-state). The run has a fixed length (--epochs, default 3); it
+   checkpoints every few minutes and on SIGTERM or Ctrl-C, and `--resume` continues it in a
+   later sitting exactly where it stopped. `--train-only` stops after fine-tuning;
+2. write the run's weights into DIR/checkpoint, then prune, export and quantise them into DIR
+   (export_encoder.py); `--checkpoint` exports a given checkpoint or state folder instead, with
+   no fine-tuning (e.g. a run still in progress);
 3. fit the cascade's stackers, gate and policy bands on the dev split (fit_cascade.py), writing
    DIR/stacker.json, DIR/cascade_metrics.json and DIR/policy.toml.
 To ship the result, copy DIR's encoder.int8.onnx, tokenizer.json, encoder.json, stacker.json and
@@ -12,30 +18,76 @@ src/civility/policy/default.toml. Needs the `train` extra (pip install -e '.[tra
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
+
+from . import resumable
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="civility train --tier encoder", description=__doc__)
     parser.add_argument("--data", type=Path, required=True, help="the shared data folder")
-    parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--minutes", type=float, default=70.0, help="fine-tuning time budget")
+    parser.add_argument("--out", type=Path, help="where the exported tier goes")
+    parser.add_argument(
+        "--state",
+        type=Path,
+        default=None,
+        help="the run's state folder (default: $CIVILITY_TRAIN_STATE, else "
+        "~/.cache/civility/train-state)",
+    )
+    parser.add_argument("--resume", action="store_true", help="continue the run in --state")
+    parser.add_argument("--fresh", action="store_true", help="discard the run in --state")
+    parser.add_argument("--epochs", type=float, default=3.0)
     parser.add_argument("--steps", type=int, default=None, help="a fixed number of steps instead")
     parser.add_argument("--layers", type=int, default=12)
-    parser.add_argument("--checkpoint", type=Path, help="skip fine-tuning; export this one")
-    parser.add_argument("--init", type=Path, help="fine-tune further from this checkpoint")
+    parser.add_argument("--frozen-layers", type=int, default=6)
+    parser.add_argument("--checkpoint-minutes", type=float, default=5.0)
+    parser.add_argument(
+        "--threats", type=Path, default=None, help="the threat set (default: training/threats)"
+    )
+    parser.add_argument("--train-only", action="store_true", help="no export, no cascade fit")
+    parser.add_argument(
+        "--checkpoint", type=Path, help="skip fine-tuning; export this checkpoint or state folder"
+    )
     args = parser.parse_args(argv)
+    if not (args.data / "MANIFEST.md").exists():
+        parser.error(f"{args.data} does not look like the shared data folder")
+    if args.out is None and not args.train_only:
+        parser.error("--out is required unless --train-only")
     try:
         import torch  # noqa: F401
     except ImportError:
         parser.error("the encoder tier trains with torch: pip install -e '.[train]'")
-    from . import encoder, export_encoder, fit_cascade
+    from . import datasets, encoder, export_encoder, fit_cascade, threat_set
 
-    checkpoint = args.checkpoint or args.out / "checkpoint"
-    if args.checkpoint is None:
-        encoder.train(
-            args.data, checkpoint, args.minutes, args.layers, steps=args.steps, init=args.init
-        )
+    state = args.state or resumable.default_state_dir()
+    checkpoint = args.checkpoint
+    if checkpoint is None:
+        threats = [r for r in threat_set.load(args.threats) if r.split == "train"]
+        rows = [r for r in datasets.load(args.data) if r.split == "train"] + threats
+        print(f"training rows: {len(rows)} ({len(threats)} from the threat set)", file=sys.stderr)
+        try:
+            result = encoder.train(
+                rows,
+                state,
+                epochs=args.epochs,
+                layers=args.layers,
+                frozen_layers=args.frozen_layers,
+                steps=args.steps,
+                resume=args.resume,
+                fresh=args.fresh,
+                checkpoint_minutes=args.checkpoint_minutes,
+                log=lambda m: print(m, file=sys.stderr, flush=True),
+            )
+        except encoder.TrainingStateError as error:
+            parser.exit(2, f"civility train: {error}\n")
+        if args.train_only or not result["finished"]:
+            return 0
+        checkpoint = state
+    if (checkpoint / "checkpoint.pt").exists():  # a state folder: materialise its weights
+        materialised = args.out / "checkpoint"
+        encoder.write_checkpoint(checkpoint, materialised)
+        checkpoint = materialised
     export_encoder.export(checkpoint, args.data, args.out)
     fit_cascade.fit(args.data, args.out, args.out / "policy.toml")
     return 0

@@ -24,7 +24,7 @@ from ..assessment import ABUSE_KINDS, CATEGORIES
 from ..language import SUPPORTED_LANGUAGES
 from ..scoring import KIND_HEADS, MODEL_CATEGORIES, CategoryScorer
 from ..text import normalize
-from . import datasets
+from . import datasets, threat_set
 from .datasets import UNKNOWN, Row
 from .prepared import Prepared, is_span_tuning_row, prepare, span_f1_of
 
@@ -328,10 +328,11 @@ def tune_spans(
     return best
 
 
-def train(data: Path, out: Path, log=print) -> dict:
+def train(data: Path, out: Path, log=print, threats_folder: Path | None = None) -> dict:
     started = time.time()
-    rows = [r for r in datasets.load(data) if r.split == "train"]
-    log(f"{len(rows)} training rows; normalising and featurising …")
+    threats = threat_set.load(threats_folder)
+    rows = [r for r in [*datasets.load(data), *threats] if r.split == "train"]
+    log(f"{len(rows)} training rows ({len(threats)} in the threat set); featurising …")
     prepared = prepare(rows)
     log(f"features ready ({time.time() - started:.0f}s); fitting {len(HEADS)} heads …")
     n_features = prepared.X.shape[1]
@@ -362,7 +363,7 @@ def train(data: Path, out: Path, log=print) -> dict:
         "head_languages": head_languages,
         "span_gate": 0.5,
         "span_threshold": 0.3,
-        "trained_on": sorted(datasets.TRAINABLE),
+        "trained_on": sorted({*datasets.TRAINABLE, *({threat_set.SOURCE} if threats else ())}),
         "seed": SEED,
     }
     scorer = CategoryScorer(stack, meta)
