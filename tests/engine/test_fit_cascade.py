@@ -24,6 +24,12 @@ def synthetic(n=4000, seed=0):
         labels[head] = np.full(n, -1)
         full[head] = fast[head] = np.full(n, 0.001)
         stacker[head] = None
+    # Threats: a fifth of the violations, most scored high, some (veiled ones) barely above
+    # the clean comments, and a few fast-tier scores lower than the combined ones.
+    threat = (y == 1) & (rng.random(n) < 0.2)
+    labels["threat"] = threat.astype(int)
+    full["threat"] = 1 / (1 + np.exp(-(np.where(threat, 0.5, -4.0) + rng.normal(0, 1.5, n))))
+    fast["threat"] = 1 / (1 + np.exp(-(np.where(threat, -1.0, -4.0) + rng.normal(0, 1.5, n))))
     tuning = rng.random(n) < 0.5
     return full, fast, stacker, labels, languages, tuning
 
@@ -37,7 +43,31 @@ def test_every_language_keeps_its_own_miss_limit_on_the_tuning_half():
     # The better-ranked language gets wider bands than the noisy one.
     en, tr = chosen["approve"]["en"], chosen["approve"]["tr"]
     assert sum(en.values()) > sum(tr.values())
-    assert chosen["approve"]["en"]["threat"] == fc.HAND_BANDS["threat"][0]
+
+
+def test_no_threat_of_the_tuning_half_is_approved_not_even_through_the_gate():
+    full, fast, stacker, labels, languages, tuning = synthetic(seed=4)
+    threats = tuning & (labels["threat"] == 1)
+    chosen = fc.choose_bands_and_gate(full, fast, stacker, labels, languages, tuning)
+    assert threats.sum() > 100
+    assert not (chosen["decision"][threats] == "approve").any()
+    band = chosen["threat_band"]
+    assert 0 < band <= fc.THREAT_APPROVE_CAP
+    assert band <= full["threat"][threats].min() * fc.THREAT_MARGIN
+    assert all(bands["threat"] == band for bands in chosen["approve"].values())
+    gate = chosen["gate"]["approve_below"]
+    assert all(bands["threat"] <= fast["threat"][threats].min() for bands in gate.values())
+    # Clean comments are still approved: the band is not simply closed.
+    clean = tuning & (labels["overall"] == 0)
+    assert (chosen["decision"][clean] == "approve").mean() > 0.05
+
+
+def test_below_every_keeps_a_margin_under_the_lowest_threat_and_the_cap():
+    assert fc.below_every(np.array([0.5, 0.9]), 0.2) == 0.2
+    assert fc.below_every(np.array([0.05, 0.9]), 0.2) == 0.04
+    assert fc.below_every(np.array([0.002]), 0.2) == 0.0016
+    assert fc.below_every(np.array([0.0001]), 0.2) == 0.0  # too faint to tell: approve none
+    assert fc.below_every(np.array([]), 0.2) == 0.2
 
 
 def test_the_gate_never_settles_outside_the_bands_it_was_fitted_for():

@@ -41,7 +41,7 @@ from ..encoder import SHIPPED_ENCODER, EncoderScorer, sigmoid
 from ..moderator import _language
 from ..scoring import CategoryScorer
 from ..text import normalize
-from . import datasets
+from . import datasets, threat_set
 from .datasets import UNKNOWN
 from .train import MISS_LANGUAGES, relax_approve_bands
 
@@ -53,11 +53,16 @@ GATE_REJECT_PRECISION = 0.99
 BANDS_MAX_MISS = 0.012
 GATE_EXTRA_MISS = 0.003
 TARGET_MAX_MISS = 0.015
-# Categories too thinly labelled to fit a stacker or bands on the dev split (threat: 7 dev
-# examples, vulgarity: none, promotion: 50). Threat alone never rejects, it sends a comment to a
-# human; vulgarity keeps its hand-set band; promotion keeps the fast tier's bands, chosen by
-# `civility train` on out-of-fold scores (docs/policy.md), and its fast-tier score.
-HAND_BANDS = {"threat": (0.20, 0.99), "vulgarity": (0.30, 0.90), "promotion": (0.02, 0.58)}
+# Categories too thinly labelled to fit bands on the dev split (vulgarity: none, promotion: 50).
+# Vulgarity keeps its hand-set band; promotion keeps the fast tier's bands, chosen by `civility
+# train` on out-of-fold scores (docs/policy.md), and its fast-tier score.
+HAND_BANDS = {"vulgarity": (0.30, 0.90), "promotion": (0.02, 0.58)}
+# Threat is never approved on a real signal: its approve band (and the gate's) sits below every
+# threat of the tuning half, with a margin, and never above THREAT_APPROVE_CAP. It rejects on its
+# own only where that is >= 99% precise against the threat set's hard negatives and the rest.
+THREAT_APPROVE_CAP = 0.20
+THREAT_MARGIN = 0.8
+THREAT_REJECT_PRECISION = 0.99
 FAST_ONLY_HEADS = ("vulgarity", "promotion")
 GRID = np.round(np.arange(0.01, 1.0, 0.01), 2)
 
@@ -272,10 +277,10 @@ def auc_table(scores, labels, languages, mask):
 
 
 def cached_tier_scores(rows, encoder: EncoderScorer, cache: Path, log=print):
-    """tier_scores, kept in `cache` (an .npz) for this encoder version and these rows, so the
+    """tier_scores, kept in `cache` (an .npz) for these tiers' versions and these rows, so the
     bands and gate can be refitted without scoring 15k comments again."""
     texts = hashlib.sha1("\n".join(r.text for r in rows).encode(), usedforsecurity=False)
-    key = f"{encoder.version}:{len(rows)}:{texts.hexdigest()}"
+    key = f"{CategoryScorer.load().version}:{encoder.version}:{len(rows)}:{texts.hexdigest()}"
     if cache.exists():
         with np.load(cache, allow_pickle=False) as saved:
             if str(saved["key"]) == key:
@@ -313,15 +318,26 @@ def choose_bands_and_gate(full_scores, fast_scores, stacker, labels, languages, 
     """Reject bands, per-language approve bands and the gate, all on the tuning half."""
     y_any = labels["overall"]
     masked = np.where(tuning, y_any, UNKNOWN)
+    threats = tuning & (labels["threat"] == 1)
     reject = {}
     for c in CATEGORIES:
         if c in HAND_BANDS or stacker.get(c) is None:
             reject[c] = HAND_BANDS.get(c, (0.30, 0.99))[1]
+        elif c == "threat":
+            reject[c] = reject_threshold(full_scores[c], masked, THREAT_REJECT_PRECISION) or 0.99
         else:
             reject[c] = reject_threshold(full_scores[c], masked, REJECT_PRECISION) or 0.99
-    fitted = [c for c in CATEGORIES if c not in HAND_BANDS and stacker.get(c) is not None]
+    fitted = [
+        c
+        for c in CATEGORIES
+        if c not in HAND_BANDS and c != "threat" and stacker.get(c) is not None
+    ]
     # Bands on the combined scores, as if every comment reached the encoder.
     approve = widen_approve(full_scores, labels, languages, tuning, reject, fitted, BANDS_MAX_MISS)
+    threat_band = below_every(full_scores["threat"][threats], THREAT_APPROVE_CAP)
+    gate_threat = below_every(fast_scores["threat"][threats], threat_band)
+    for bands in approve.values():
+        bands["threat"] = threat_band
     gate_reject = {}
     for c in fitted:
         t = reject_threshold(
@@ -337,7 +353,10 @@ def choose_bands_and_gate(full_scores, fast_scores, stacker, labels, languages, 
         return {
             "reject_above": gate_reject,
             "approve_below": {
-                lang: {c: round(t * fraction, 4) for c, t in bands.items()}
+                lang: {
+                    c: round(min(t * fraction, gate_threat) if c == "threat" else t * fraction, 4)
+                    for c, t in bands.items()
+                }
                 for lang, bands in approve.items()
             },
         }
@@ -351,6 +370,8 @@ def choose_bands_and_gate(full_scores, fast_scores, stacker, labels, languages, 
         added = max(v - plain_miss.get(k, 0.0) for k, v in miss.items())
         if added > GATE_EXTRA_MISS or max(miss.values()) > TARGET_MAX_MISS:
             break
+        if (decision[threats] == "approve").any():
+            break
         fraction = trial
     gate = gate_at(fraction)
     effective, decision, settled = cascade_decisions(
@@ -359,6 +380,8 @@ def choose_bands_and_gate(full_scores, fast_scores, stacker, labels, languages, 
     return {
         "approve": approve,
         "reject": reject,
+        "threat_band": threat_band,
+        "gate_threat": gate_threat,
         "gate": gate,
         "fraction": fraction,
         "effective": effective,
@@ -367,10 +390,47 @@ def choose_bands_and_gate(full_scores, fast_scores, stacker, labels, languages, 
     }
 
 
+def below_every(scores: np.ndarray, cap: float) -> float:
+    """The highest grid step under THREAT_MARGIN of the lowest of `scores`, at most `cap`: an
+    approve band that none of these threats falls below."""
+    if not len(scores):
+        return cap
+    floor = float(scores.min()) * THREAT_MARGIN
+    # Steps of 0.0001 (the policy file keeps four decimals); none fits: approve no comment.
+    return min(cap, float(np.floor(floor * 10_000) / 10_000))
+
+
+def threat_figures(decision, scores, labels, sources, mask) -> dict:
+    """On the threat set's rows in `mask`: threats approved and hard negatives rejected."""
+    from sklearn.metrics import roc_auc_score
+
+    ours = mask & (sources == threat_set.SOURCE)
+    threats, negatives = ours & (labels["threat"] == 1), ours & (labels["threat"] == 0)
+    out = {
+        "threats": int(threats.sum()),
+        "threats_approved": int((decision[threats] == "approve").sum()),
+        "threats_rejected": int((decision[threats] == "reject").sum()),
+        "hard_negatives": int(negatives.sum()),
+        "hard_negatives_rejected": int((decision[negatives] == "reject").sum()),
+        "hard_negatives_approved": int((decision[negatives] == "approve").sum()),
+    }
+    if threats.any() and negatives.any():
+        y = labels["threat"][threats | negatives]
+        out["threat_auc"] = round(float(roc_auc_score(y, scores[threats | negatives])), 4)
+    return out
+
+
 def fit(
-    data: Path, encoder_dir: Path, policy_out: Path | None, cache: Path | None = None, log=print
+    data: Path,
+    encoder_dir: Path,
+    policy_out: Path | None,
+    cache: Path | None = None,
+    log=print,
+    threats: Path | None = None,
 ) -> dict:
+    # The dev split and the threat set's dev rows (never its held-out part).
     rows = [r for r in datasets.load(data) if r.split == "dev"]
+    rows += [r for r in threat_set.load(threats) if r.split == "dev"]
     encoder = EncoderScorer(encoder_dir, threads=2)
     cache = cache or Path(tempfile.gettempdir()) / f"civility-cascade-{encoder.version}.npz"
     fast, enc, languages = cached_tier_scores(rows, encoder, cache, log)
@@ -381,6 +441,8 @@ def fit(
     sources = np.array([r.source for r in rows])
     tuning = np.array([half_of(r) == "tuning" for r in rows])
     held_out = ~tuning
+    # Figures comparable with earlier versions are reported on the public rows alone.
+    public = sources != threat_set.SOURCE
     stacker, full_scores, fast_scores = stack(fast, enc, heads_index, languages, labels, tuning)
     # The lift to "overall" is chosen on the tuning half: in every labelled language, or only
     # where category labels are thin (as the fast tier does).
@@ -390,7 +452,9 @@ def fit(
         full_l = lift_to_overall({h: v.copy() for h, v in full_scores.items()}, where)
         fast_l = lift_to_overall({h: v.copy() for h, v in fast_scores.items()}, where)
         chosen = choose_bands_and_gate(full_l, fast_l, stacker, labels, languages, tuning)
-        automation = figures(chosen["decision"], y_any, languages, sources, tuning)["automation"]
+        automation = figures(chosen["decision"], y_any, languages, sources, tuning & public)[
+            "automation"
+        ]
         log(f"lift in {lift}: tuning-half automation {automation:.1%}")
         candidates[lift] = (automation, chosen, full_l)
     lift = max(candidates, key=lambda k: candidates[k][0])
@@ -404,11 +468,19 @@ def fit(
         "reject_above": reject,
         "approve_below": approve,
         "gate": gate,
-        "tuning_half": figures(decision, y_any, languages, sources, tuning, settled),
-        "held_out_half": figures(decision, y_any, languages, sources, held_out, settled),
-        "held_out_auc_cascade": auc_table(effective, labels, languages, held_out),
-        "held_out_auc_encoder_path": auc_table(full_lifted, labels, languages, held_out),
-        "held_out_auc_fast_tier": auc_table(fast, labels, languages, held_out),
+        "threat_band": chosen["threat_band"],
+        "gate_threat": chosen["gate_threat"],
+        "tuning_half": figures(decision, y_any, languages, sources, tuning & public, settled),
+        "held_out_half": figures(decision, y_any, languages, sources, held_out & public, settled),
+        "held_out_auc_cascade": auc_table(effective, labels, languages, held_out & public),
+        "held_out_auc_encoder_path": auc_table(full_lifted, labels, languages, held_out & public),
+        "held_out_auc_fast_tier": auc_table(fast, labels, languages, held_out & public),
+        "threat_set_tuning_half": threat_figures(
+            decision, effective["threat"], labels, sources, tuning
+        ),
+        "threat_set_held_out_half": threat_figures(
+            decision, effective["threat"], labels, sources, held_out
+        ),
         "olid_cascade": olid_macro_f1(effective["overall"], y_any, sources, tuning, held_out),
         "olid_fast_tier": olid_macro_f1(fast["overall"], y_any, sources, tuning, held_out),
     }
@@ -448,9 +520,10 @@ def policy_toml(approve, reject, report, encoder_version) -> str:
         f"# approved violations <= {BANDS_MAX_MISS:.1%} in each of en, ar, fa, tr. On the other half:",
         f"# automation {held['automation']:.1%}, rejection precision {held['reject_precision']},",
         f"# approved violations {held['approved_violations']}. See docs/policy.md.",
-        "# Threat, vulgarity and promotion have too few dev labels to fit: threat and vulgarity",
-        "# keep hand-set bands (threat alone never rejects: it sends the comment to a human),",
-        "# promotion keeps the fast tier's bands (its score is the fast tier's).",
+        f"# Threat: approve_below ({report.get('threat_band')}) lies under every threat of the tuning",
+        "# half (ours, training/threats, and the public sets'), so no real threat signal is",
+        "# approved automatically. Vulgarity and promotion have too few dev labels to fit:",
+        "# vulgarity keeps a hand-set band, promotion the fast tier's (its score is the fast tier's).",
         f'version = "cascade-{time.strftime("%Y.%m.%d")}"',
         "",
     ]
@@ -458,8 +531,8 @@ def policy_toml(approve, reject, report, encoder_version) -> str:
         strictest = min(bands[c] for bands in approve.values())
         lines += [
             f"[bands.{c}]",
-            f"approve_below = {strictest:.2f}",
-            f"reject_above = {reject[c]:.2f}",
+            f"approve_below = {round(strictest, 4)}",
+            f"reject_above = {round(reject[c], 4)}",
             "",
         ]
     lines += [
@@ -475,7 +548,7 @@ def policy_toml(approve, reject, report, encoder_version) -> str:
     ]
     for lang, bands in approve.items():
         lines.append(f"[languages.approve_below.{lang}]")
-        lines += [f"{c} = {bands[c]:.2f}" for c in CATEGORIES]
+        lines += [f"{c} = {round(bands[c], 4)}" for c in CATEGORIES]
         lines.append("")
     return "\n".join(lines)
 

@@ -330,9 +330,9 @@ def tune_spans(
 
 def train(data: Path, out: Path, log=print, threats_folder: Path | None = None) -> dict:
     started = time.time()
-    threats = threat_set.load(threats_folder)
-    rows = [r for r in [*datasets.load(data), *threats] if r.split == "train"]
-    log(f"{len(rows)} training rows ({len(threats)} in the threat set); featurising …")
+    threats = [r for r in threat_set.load(threats_folder) if r.split == "train"]
+    rows = [r for r in datasets.load(data) if r.split == "train"] + threats
+    log(f"{len(rows)} training rows ({len(threats)} from the threat set); featurising …")
     prepared = prepare(rows)
     log(f"features ready ({time.time() - started:.0f}s); fitting {len(HEADS)} heads …")
     n_features = prepared.X.shape[1]
