@@ -232,6 +232,12 @@ def export(checkpoint: Path, data: Path, out: Path, sample: int = 3000, log=prin
     }
     runtime_meta = {
         **{k: meta[k] for k in ("base", "layers", "heads", "steps", "batch_size", "seed")},
+        # A run in several sittings also says how far it got (encoder.write_checkpoint).
+        **{
+            k: meta[k]
+            for k in ("frozen_layers", "planned_steps", "epochs", "rows", "data_fingerprint")
+            if k in meta
+        },
         "max_tokens": MAX_TOKENS,
         "prefix": PREFIX,
         "version": f"e5s{meta['layers']}-{meta['steps']}",
