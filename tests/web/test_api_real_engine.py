@@ -1,4 +1,4 @@
-"""The web layer with the shipped engine (skipped until its trained artifacts exist)."""
+"""The web layer with the shipped engine (a failure to load it fails the test)."""
 
 import json
 

@@ -7,7 +7,7 @@ import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 from django.utils import timezone
 
 from civility.web.comments import services
@@ -43,10 +43,9 @@ def test_a_new_decision_is_never_stamped_before_the_previous_one(post, moderator
     assert trail == sorted(trail, key=lambda d: (d.created, d.pk))
 
 
+@pytest.mark.postgres_only  # SQLite serialises the test database: no concurrent writers
 @pytest.mark.django_db(transaction=True)
 def test_simultaneous_approve_and_reject_leave_a_consistent_trail(article, fake_engine):
-    if connection.vendor != "postgresql":
-        pytest.skip("concurrent writers need a server database (SQLite serialises the test DB)")
     from django.contrib.auth.models import User
 
     moderator = User.objects.create_user("mod", "m@example.org", "pw-long-enough")

@@ -274,7 +274,7 @@ def test_kill_9_of_the_broker_loses_nothing(tmp_path):
     import subprocess
 
     if not shutil.which("redis-server"):
-        pytest.skip("redis-server is not installed")
+        pytest.skip("redis-server is not installed (make test fails on this skip)")
     port = free_port()
 
     def start_redis():
