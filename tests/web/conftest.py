@@ -14,7 +14,7 @@ from django.core.cache import cache
 from django.core.management.commands import flush as flush_command
 from django.db import connections
 
-from civility.web import ratelimit
+from civility.web import degraded, ratelimit
 from civility.web.comments import services, triggers
 from civility.web.comments.cache import forget_article
 
@@ -111,11 +111,13 @@ class FakeModerator:
 def _fresh_rate_limits_and_cache(settings):
     # Rolled-back tests reuse primary keys, so cached comment lists must not outlive a test.
     # Rate-limit buckets live in the database (rolled back with each test) unless Redis is set.
+    degraded.reset()  # an outage seen by one test must not skip Redis in the next
     if settings.REDIS_URL:
         ratelimit.reset()
     cache.clear()
     forget_article()
     yield
+    degraded.reset()
     if settings.REDIS_URL:
         ratelimit.reset()
     cache.clear()

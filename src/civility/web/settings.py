@@ -111,9 +111,15 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     )
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# Degraded mode (docs/workers.md, "When Redis fails"): every call to Redis connects and reads
+# within this many seconds, without retries; after a failure a process leaves Redis alone for
+# CIVILITY_REDIS_RETRY_AFTER seconds (rate limits in the database, pages from the database,
+# comments waiting for the sweeper), then tries again.
+CIVILITY_REDIS_TIMEOUT = float(os.environ.get("CIVILITY_REDIS_TIMEOUT", "0.5"))
+CIVILITY_REDIS_RETRY_AFTER = float(os.environ.get("CIVILITY_REDIS_RETRY_AFTER", "5"))
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        {"BACKEND": "civility.web.degraded.FallbackRedisCache", "LOCATION": REDIS_URL}
         if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "civility"}
     )
@@ -146,7 +152,14 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # visibility_timeout: longer than the longest webhook retry delay, so a delayed message is not
 # handed out twice. max_retries 0: a post never waits for a broker that is down (its comment
 # waits for the sweeper instead); workers reconnect on their own.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3 * 3600, "max_retries": 0}
+# The socket timeouts: a publish to a hung Redis fails instead of waiting forever (the comment
+# waits for the sweeper); the workers' own polling reads only what is ready.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 3 * 3600,
+    "max_retries": 0,
+    "socket_connect_timeout": CIVILITY_REDIS_TIMEOUT,
+    "socket_timeout": max(2.0, CIVILITY_REDIS_TIMEOUT),
+}
 CELERY_TASK_ROUTES = {
     "civility.assess": {"queue": "civility.assess"},
     "civility.sweep": {"queue": "civility.assess"},

@@ -44,20 +44,32 @@ def in_workers() -> bool:
 
 def enqueue(comment_ids: list[int]) -> bool:
     """Send one message asking a worker to assess these comments (and others waiting). False
-    (logged) when the broker cannot be reached: the rows wait for the sweeper."""
+    when the broker cannot be reached: the rows wait for the sweeper. While the broker is down
+    (degraded mode) nothing is tried for a few seconds and the outage is logged once a minute,
+    not once a post."""
+    from civility.web import degraded
+    from civility.web.workers import app
+
     from .tasks import assess
 
+    url = app.conf.broker_url or ""
+    if not degraded.usable(url):
+        return False
     try:
         # No publishing retries: with the broker down, a post must not wait for it.
         assess.apply_async(args=[list(comment_ids)], retry=False)
     except Exception as exc:
-        log.error(
-            "could not queue the assessment of comment(s) %s (%s: %s); the sweeper will",
-            comment_ids[:10],
-            type(exc).__name__,
-            exc,
-        )
+        if degraded.is_outage(exc):
+            degraded.failed(url, "queueing assessments; the sweeper will", exc)
+        else:
+            log.error(
+                "could not queue the assessment of comment(s) %s (%s: %s); the sweeper will",
+                comment_ids[:10],
+                type(exc).__name__,
+                exc,
+            )
         return False
+    degraded.succeeded(url)
     return True
 
 

@@ -8,7 +8,11 @@ never admits more than 10 in a moment, nor more than 10 + 1 per 6 s after.
 
 The buckets live in Redis when REDIS_URL is set, otherwise in the site's own database (the
 `ratelimit_bucket` table), so every worker process, and every host on the same database,
-counts against the same limit. Each check is one atomic statement."""
+counts against the same limit. Each check is one atomic statement.
+
+When Redis errors or times out (short timeouts, no retries), the check counts in the database
+buckets instead, and this process leaves Redis alone for a few seconds (`civility.web.degraded`):
+a limit is still enforced during an outage, only against a fresh bucket."""
 
 from __future__ import annotations
 
@@ -102,7 +106,10 @@ class _RedisStore:
     def __init__(self, url: str):
         import redis
 
-        self._client = redis.Redis.from_url(url, socket_timeout=0.5)
+        from civility.web.degraded import client_options
+
+        self.url = url
+        self._client = redis.Redis.from_url(url, **client_options())
         self._hit = self._client.register_script(_REDIS_HIT)
 
     def hit(self, key: str, limit: Limit, now: float) -> float | None:
@@ -126,6 +133,7 @@ class _RedisStore:
 
 _store = None
 _store_lock = threading.Lock()
+_database = _DatabaseStore()
 
 
 def _get_store():
@@ -133,8 +141,28 @@ def _get_store():
     with _store_lock:
         if _store is None:
             url = getattr(settings, "REDIS_URL", "")
-            _store = _RedisStore(url) if url else _DatabaseStore()
+            _store = _RedisStore(url) if url else _database
         return _store
+
+
+def _with_fallback(what: str, on_redis, on_database):
+    """`on_redis(store)` while Redis answers, else `on_database()` (degraded mode)."""
+    from civility.web import degraded
+
+    store = _get_store()
+    if not isinstance(store, _RedisStore):
+        return on_database()
+    if degraded.usable(store.url):
+        try:
+            result = on_redis(store)
+        except Exception as exc:
+            if not degraded.is_outage(exc):
+                raise
+            degraded.failed(store.url, what, exc)
+        else:
+            degraded.succeeded(store.url)
+            return result
+    return on_database()
 
 
 def _key(scope: str, key: str) -> str:
@@ -155,17 +183,18 @@ def check_all(hits: list[tuple[str, str, Limit]]) -> None:
     """`check` for each (scope, key, limit) in order, stopping at the first refusal; with Redis
     in one round trip."""
     now = time.time()
-    store = _get_store()
     keyed = [(_key(scope, key), limit) for scope, key, limit in hits]
-    if isinstance(store, _RedisStore):
-        refused, tat = store.hit_all(keyed, now)
-    else:
-        refused, tat = -1, None
+
+    def in_database() -> tuple[int, float | None]:
         for index, (key, limit) in enumerate(keyed):
-            tat = store.hit(key, limit, now)
+            tat = _database.hit(key, limit, now)
             if tat is not None:
-                refused = index
-                break
+                return index, tat
+        return -1, None
+
+    refused, tat = _with_fallback(
+        "rate limit", lambda store: store.hit_all(keyed, now), in_database
+    )
     if tat is not None:
         raise RateLimited(_retry_after(tat, keyed[refused][1], now))
 
@@ -173,11 +202,14 @@ def check_all(hits: list[tuple[str, str, Limit]]) -> None:
 def peek(scope: str, key: str, limit: Limit) -> None:
     """Raise RateLimited if a hit now would be refused, without counting one."""
     now = time.time()
-    tat = _get_store().peek(_key(scope, key), now)
+    key = _key(scope, key)
+    tat = _with_fallback(
+        "rate limit", lambda store: store.peek(key, now), lambda: _database.peek(key, now)
+    )
     if tat + limit.interval - now > limit.seconds:
         raise RateLimited(_retry_after(tat, limit, now))
 
 
 def reset() -> None:
     """Forget all counts (tests)."""
-    _get_store().clear()
+    _with_fallback("rate limit reset", lambda store: store.clear(), lambda: None)
