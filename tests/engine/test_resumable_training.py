@@ -224,3 +224,49 @@ def test_upper_layers_on_cached_outputs_match_the_whole_model():
         lower = to_bert(layers=1).eval()(input_ids=ids, attention_mask=mask).last_hidden_state
         upper = forward_upper(model, lower, mask, 1)
     assert torch.allclose(whole, upper, atol=1e-5)
+
+
+def test_a_student_learns_the_teachers_scores(uninterrupted, tmp_path):
+    from civility.engine.encoder import pad_batch
+    from civility.engine.training import distil
+    from civility.engine.training.encoder import (
+        EncoderClassifier,
+        load_tokenizer,
+        prepare_text,
+        rows_from_jsonl,
+        write_checkpoint,
+    )
+
+    rows_file, teacher = uninterrupted
+    rows = rows_from_jsonl(rows_file)
+    student = tmp_path / "student"
+    with pytest.raises(ValueError, match="fewer layers"):
+        distil.distil(rows, teacher, student, layers=2, steps=2)
+    result = distil.distil(rows, teacher, student, layers=1, frozen_layers=0, steps=40, log=str)
+    assert result == {"step": 40, "planned_steps": 40, "finished": True}
+    soft = np.load(student / "teacher_logits.npy")
+    assert soft.shape == (len(rows), 7)
+    # The teacher's logits are computed once for its step and rows, then read back.
+    assert np.array_equal(distil.teacher_logits(teacher, rows, student, log=str), soft)
+
+    tokenizer = load_tokenizer()
+    ids, mask = pad_batch(
+        [e.ids for e in tokenizer.encode_batch([prepare_text(r.text) for r in rows])]
+    )
+    ids, mask = torch.from_numpy(ids), torch.from_numpy(mask)
+    target = torch.sigmoid(torch.from_numpy(soft))
+
+    def distance(model) -> float:
+        """KL divergence from the teacher's probabilities, summed over heads, mean over rows."""
+        with torch.no_grad():
+            out = model.eval()(ids, mask)
+        cross = torch.nn.functional.binary_cross_entropy_with_logits(out, target, reduction="none")
+        entropy = torch.nn.functional.binary_cross_entropy(target, target, reduction="none")
+        return float((cross - entropy).sum(1).mean())
+
+    untrained = EncoderClassifier.build(1, 7)
+    write_checkpoint(student, tmp_path / "exported")
+    trained_student = EncoderClassifier.build(1, 7)
+    trained_student.load_state_dict(torch.load(tmp_path / "exported" / "encoder.pt"), strict=False)
+    # Measured: 0.040 against 0.061 for the same student untrained (40 steps, warm-up included).
+    assert distance(trained_student) < 0.8 * distance(untrained)

@@ -142,9 +142,14 @@ def train(
     resume: bool = False,
     fresh: bool = False,
     checkpoint_minutes: float = 5.0,
+    soft_targets: np.ndarray | None = None,
     log=print,
 ) -> dict:
     """Fine-tune on `rows`, keeping the run's state in `state`.
+
+    `soft_targets` (rows x heads logits of a teacher, distil.py) make it a distillation: each
+    step's loss is SOFT_WEIGHT x the cross-entropy against the teacher's probabilities on every
+    head, plus the rest x the masked loss on the rows' own labels.
 
     A run has a fixed number of steps (`epochs` over the rows, or `steps`). It checkpoints every
     `checkpoint_minutes` and when stopped by SIGTERM or SIGINT; `resume=True` continues it
@@ -173,6 +178,7 @@ def train(
         heads_lr=HEADS_LR,
         data_fingerprint=resumable.data_fingerprint(texts, labels, weights),
         rows=len(rows),
+        teacher=resumable.array_fingerprint(soft_targets) if soft_targets is not None else "",
     )
     checkpoint = _open_state(state, config, resume, fresh, log)
 
@@ -225,7 +231,8 @@ def train(
             else:
                 ids, mask = pad_batch([encodings[i] for i in picked])
                 logits = model(torch.from_numpy(ids).to(device), torch.from_numpy(mask).to(device))
-            loss = _optimise(model, optimizer, logits, labels[picked], device)
+            soft = None if soft_targets is None else soft_targets[picked]
+            loss = _optimise(model, optimizer, logits, labels[picked], device, soft)
             running = loss if running is None else 0.98 * running + 0.02 * loss
             record = {"step": step, "lr_scale": round(scale, 8)}
             record["rows"] = resumable.rows_digest(picked)
@@ -397,7 +404,10 @@ def forward_upper(model, hidden, mask, first_layer: int):
     return model.heads(model.dropout(pooled))
 
 
-def _optimise(model, optimizer, logits, y, device) -> float:
+SOFT_WEIGHT = 0.7
+
+
+def _optimise(model, optimizer, logits, y, device, soft=None) -> float:
     import torch
 
     y_t = torch.from_numpy(y.astype(np.float32)).to(device)
@@ -406,6 +416,10 @@ def _optimise(model, optimizer, logits, y, device) -> float:
         logits, y_t.clamp(min=0), reduction="none"
     )
     loss = (per * known).sum() / known.sum().clamp(min=1.0)
+    if soft is not None:
+        teacher = torch.sigmoid(torch.from_numpy(soft.astype(np.float32)).to(device))
+        distilled = torch.nn.functional.binary_cross_entropy_with_logits(logits, teacher)
+        loss = SOFT_WEIGHT * distilled + (1 - SOFT_WEIGHT) * loss
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], 1.0)

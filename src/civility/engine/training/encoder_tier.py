@@ -10,6 +10,9 @@
    no fine-tuning (e.g. a run still in progress);
 3. fit the cascade's stackers, gate and policy bands on the dev split (fit_cascade.py), writing
    DIR/stacker.json, DIR/cascade_metrics.json and DIR/policy.toml.
+`--student-of TEACHER_STATE` distils a finished (or paused) run into a smaller student instead
+(distil.py: 6 layers by default, trained on the teacher's scores over all training text), in
+its own resumable state folder; export and fit follow as above.
 To ship the result, copy DIR's encoder.int8.onnx, tokenizer.json, encoder.json, stacker.json and
 cascade_metrics.json into src/civility/models/encoder/ and policy.toml over
 src/civility/policy/default.toml. Needs the `train` extra (pip install -e '.[train]').
@@ -37,10 +40,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--resume", action="store_true", help="continue the run in --state")
     parser.add_argument("--fresh", action="store_true", help="discard the run in --state")
-    parser.add_argument("--epochs", type=float, default=3.0)
+    parser.add_argument("--epochs", type=float, default=None, help="3 (a student: 2)")
     parser.add_argument("--steps", type=int, default=None, help="a fixed number of steps instead")
-    parser.add_argument("--layers", type=int, default=12)
-    parser.add_argument("--frozen-layers", type=int, default=6)
+    parser.add_argument("--layers", type=int, default=None, help="12 (a student: 6)")
+    parser.add_argument("--frozen-layers", type=int, default=None, help="6 (a student: 2)")
+    parser.add_argument(
+        "--student-of",
+        type=Path,
+        default=None,
+        help="distil the run in this state folder into a smaller student (distil.py); the "
+        "student's state defaults to the teacher's folder name + '-student'",
+    )
     parser.add_argument("--checkpoint-minutes", type=float, default=5.0)
     parser.add_argument(
         "--threats", type=Path, default=None, help="the threat set (default: training/threats)"
@@ -58,28 +68,39 @@ def main(argv: list[str] | None = None) -> int:
         import torch  # noqa: F401
     except ImportError:
         parser.error("the encoder tier trains with torch: pip install -e '.[train]'")
-    from . import datasets, encoder, export_encoder, fit_cascade, threat_set
+    from . import datasets, distil, encoder, export_encoder, fit_cascade, threat_set
 
-    state = args.state or resumable.default_state_dir()
+    student = args.student_of is not None
+    if student and not (args.student_of / "checkpoint.pt").exists():
+        parser.error(f"--student-of {args.student_of}: no training state there")
+    state = args.state or (
+        args.student_of.with_name(args.student_of.name + "-student")
+        if student
+        else resumable.default_state_dir()
+    )
+    settings = {
+        "epochs": args.epochs or (2.0 if student else 3.0),
+        "layers": args.layers or (6 if student else 12),
+        "frozen_layers": (2 if student else 6)
+        if args.frozen_layers is None
+        else args.frozen_layers,
+        "steps": args.steps,
+        "resume": args.resume,
+        "fresh": args.fresh,
+        "checkpoint_minutes": args.checkpoint_minutes,
+        "log": lambda m: print(m, file=sys.stderr, flush=True),
+    }
     checkpoint = args.checkpoint
     if checkpoint is None:
         threats = [r for r in threat_set.load(args.threats) if r.split == "train"]
         rows = [r for r in datasets.load(args.data) if r.split == "train"] + threats
         print(f"training rows: {len(rows)} ({len(threats)} from the threat set)", file=sys.stderr)
         try:
-            result = encoder.train(
-                rows,
-                state,
-                epochs=args.epochs,
-                layers=args.layers,
-                frozen_layers=args.frozen_layers,
-                steps=args.steps,
-                resume=args.resume,
-                fresh=args.fresh,
-                checkpoint_minutes=args.checkpoint_minutes,
-                log=lambda m: print(m, file=sys.stderr, flush=True),
-            )
-        except encoder.TrainingStateError as error:
+            if student:
+                result = distil.distil(rows, args.student_of, state, **settings)
+            else:
+                result = encoder.train(rows, state, **settings)
+        except (encoder.TrainingStateError, ValueError) as error:
             parser.exit(2, f"civility train: {error}\n")
         if args.train_only or not result["finished"]:
             return 0

@@ -50,6 +50,7 @@ class RunConfig:
     heads_lr: float
     data_fingerprint: str  # the training rows and their labels
     rows: int
+    teacher: str = ""  # a distillation's teacher logits (their fingerprint); "" for none
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True)
@@ -84,6 +85,10 @@ def data_fingerprint(texts: list[str], labels: np.ndarray, weights: np.ndarray) 
     digest.update(np.ascontiguousarray(labels, dtype=np.int8).tobytes())
     digest.update(np.round(weights, 12).tobytes())
     return digest.hexdigest()[:16]
+
+
+def array_fingerprint(array: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(array, np.float32).tobytes()).hexdigest()[:16]
 
 
 def batch_plan(

@@ -1,0 +1,111 @@
+"""Distil the fine-tuned encoder (the teacher) into a smaller student, for speed.
+
+    civility train --tier encoder --data ../shared/data --student-of TEACHER_STATE \
+        [--layers 6] [--frozen-layers 2] [--epochs 2] [--state STUDENT_STATE] [--resume]
+
+1. The teacher's logits for every training row, computed once from its state folder (its
+   cached lower-layer outputs, then its trained upper layers and heads) and kept beside the
+   student's state (`teacher_logits.npy`, valid for the teacher's step and rows).
+2. The student, the first `--layers` layers of e5-small with fresh heads, trained like the
+   teacher (encoder.train: resumable, same rows, same draw) on a loss that is mostly the
+   cross-entropy against the teacher's probabilities on every head (encoder.SOFT_WEIGHT) and
+   partly the rows' own labels. The teacher's "soft" scores carry what it learnt about rows a
+   source left unlabelled in some category.
+Export and cascade fit then run as for the teacher (encoder_tier.py).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import encoder, resumable
+from .datasets import TARGETS, Row
+
+
+def teacher_logits(teacher_state: Path, rows: list[Row], out: Path, log=print) -> np.ndarray:
+    """rows x heads logits of the teacher in `teacher_state`, cached in `out`."""
+    import torch
+
+    config = resumable.RunConfig.read(teacher_state / "run.json")
+    payload = torch.load(teacher_state / "checkpoint.pt", map_location="cpu", weights_only=False)
+    texts = [encoder.prepare_text(r.text) for r in rows]
+    stamp = {
+        "teacher_step": int(payload["step"]),
+        "teacher_data": config.data_fingerprint,
+        "rows": resumable.data_fingerprint(texts, encoder.label_matrix(rows), np.zeros(0)),
+    }
+    saved, saved_stamp = out / "teacher_logits.npy", out / "teacher_logits.json"
+    if saved.exists() and saved_stamp.exists():
+        if json.loads(saved_stamp.read_text("utf-8")) == stamp:
+            return np.load(saved)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    model = encoder.EncoderClassifier.build(config.layers, len(TARGETS))
+    model.load_state_dict(payload["trainable"], strict=False)
+    model = model.to(device).eval()
+    tokenizer = encoder.load_tokenizer()
+    encodings = [e.ids for e in tokenizer.encode_batch(texts)]
+    keys = [resumable.text_key(t) for t in texts]
+    cache = None
+    if config.frozen_layers:
+        cache = resumable.LayerCache(teacher_state / f"cache-L{config.frozen_layers}")
+        encoder.build_cache(cache, keys, encodings, config.frozen_layers, device, log)
+    logits = np.zeros((len(rows), len(TARGETS)), np.float32)
+    order = np.argsort([len(ids) for ids in encodings], kind="stable")
+    started = time.perf_counter()
+    log(f"teacher logits for {len(rows)} rows (step {payload['step']})")
+    with torch.inference_mode():
+        for start in range(0, len(order), 128):
+            batch = order[start : start + 128]
+            if cache is not None:
+                hidden, mask = encoder._cached_batch(cache, keys, batch, device)
+                out_batch = encoder.forward_upper(model, hidden, mask, config.frozen_layers)
+            else:
+                ids, mask = encoder.pad_batch([encodings[i] for i in batch])
+                out_batch = model(
+                    torch.from_numpy(ids).to(device), torch.from_numpy(mask).to(device)
+                )
+            logits[batch] = out_batch.float().cpu().numpy()
+            if start // 128 % 100 == 0:
+                log(f"  {start + len(batch)}/{len(rows)} ({time.perf_counter() - started:.0f} s)")
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = out / "teacher_logits.tmp.npy"
+    np.save(tmp, logits)
+    tmp.replace(saved)
+    resumable.write_atomic(saved_stamp, json.dumps(stamp))
+    return logits
+
+
+def distil(
+    rows: list[Row],
+    teacher_state: Path,
+    student_state: Path,
+    *,
+    layers: int = 6,
+    frozen_layers: int = 2,
+    epochs: float = 2.0,
+    steps: int | None = None,
+    resume: bool = False,
+    fresh: bool = False,
+    checkpoint_minutes: float = 5.0,
+    log=print,
+) -> dict:
+    if layers >= resumable.RunConfig.read(teacher_state / "run.json").layers:
+        raise ValueError("the student must have fewer layers than its teacher")
+    soft = teacher_logits(teacher_state, rows, student_state, log)
+    return encoder.train(
+        rows,
+        student_state,
+        epochs=epochs,
+        layers=layers,
+        frozen_layers=frozen_layers,
+        steps=steps,
+        resume=resume,
+        fresh=fresh,
+        checkpoint_minutes=checkpoint_minutes,
+        soft_targets=soft,
+        log=log,
+    )
