@@ -5,6 +5,8 @@ real Celery workers, is in test_workers_live.py."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import socket
 import threading
@@ -88,23 +90,42 @@ def pending_delivery(hook, event="comment.approved", payload='{"event": "x"}'):
 # -- signing ----------------------------------------------------------------------------------
 
 
-def test_the_signature_covers_the_timestamp_and_the_body():
+ID = "5b0f6c1e-8a3e-4a57-9d0c-2f1f4e0c9a11"
+
+
+def test_the_signature_covers_the_timestamp_the_delivery_id_and_the_body():
     body = b'{"event": "comment.approved"}'
     now = int(time.time())
-    signature = sign("s3cret", now, body)
+    signature = sign("s3cret", now, ID, body)
     assert signature.startswith("sha256=") and len(signature) == 7 + 64
-    assert verify("s3cret", body, str(now), signature)
-    assert not verify("other", body, str(now), signature)
-    assert not verify("s3cret", body + b" ", str(now), signature)
-    assert not verify("s3cret", body, str(now + 1), signature)  # the timestamp is signed
+    # The documented construction, as a receiver in any language writes it.
+    expected = hmac.new(b"s3cret", f"{now}.{ID}.".encode() + body, hashlib.sha256).hexdigest()
+    assert signature == f"sha256={expected}"
+    assert verify("s3cret", body, str(now), ID, signature)
+    assert not verify("other", body, str(now), ID, signature)
+    assert not verify("s3cret", body + b" ", str(now), ID, signature)
+    assert not verify("s3cret", body, str(now + 1), ID, signature)  # the timestamp is signed
+
+
+def test_a_captured_delivery_replayed_under_a_new_id_is_refused():
+    """The receiver dedupes on X-Civility-Delivery; an attacker who captured one delivery
+    cannot get it processed again by changing the id, since the id is signed."""
+    body = b'{"event": "comment.approved", "comment": {"id": 7}}'
+    now = int(time.time())
+    captured = sign("s3cret", now, ID, body)
+    fresh_id = "0d1e2f3a-0000-4000-8000-000000000000"
+    assert not verify("s3cret", body, str(now), fresh_id, captured)
+    # Nor by moving the boundary between the id and the body.
+    assert not verify("s3cret", ID[-4:].encode() + b"." + body, str(now), ID[:-5], captured)
+    assert not verify("s3cret", body, str(now), "", captured)
 
 
 def test_an_old_timestamp_is_refused_as_a_replay():
     body = b"{}"
     old = int(time.time()) - 3600
-    assert not verify("s3cret", body, str(old), sign("s3cret", old, body))
-    assert verify("s3cret", body, str(old), sign("s3cret", old, body), now=old + 10)
-    assert not verify("s3cret", body, "not-a-number", "sha256=00")
+    assert not verify("s3cret", body, str(old), ID, sign("s3cret", old, ID, body))
+    assert verify("s3cret", body, str(old), ID, sign("s3cret", old, ID, body), now=old + 10)
+    assert not verify("s3cret", body, "not-a-number", ID, "sha256=00")
 
 
 # -- SSRF -------------------------------------------------------------------------------------
@@ -128,6 +149,18 @@ def test_an_old_timestamp_is_refused_as_a_replay():
         "http://224.0.0.1/hook",
         "http://2130706433/hook",  # 127.0.0.1 as one number
         "http://0x7f.1/hook",
+        # IPv6 forms that carry a private IPv4 address to where the packet lands:
+        "http://[64:ff9b::7f00:1]/hook",  # NAT64 (RFC 6052) of 127.0.0.1
+        "http://[64:ff9b::a9fe:a9fe]/latest/meta-data/",  # NAT64 of 169.254.169.254
+        "http://[64:ff9b:1::a00:5]/hook",  # local-use NAT64 (RFC 8215) of 10.0.0.5
+        "http://[::ffff:0:7f00:1]/hook",  # SIIT IPv4-translated 127.0.0.1
+        "http://[::ffff:0:c0a8:101]/hook",  # SIIT of 192.168.1.1
+        "http://[2002:7f00:1::]/hook",  # 6to4 of 127.0.0.1
+        "http://[2002:a00:5::1]/hook",  # 6to4 of 10.0.0.5
+        "http://[::7f00:1]/hook",  # IPv4-compatible ::127.0.0.1
+        "http://[::a00:5]/hook",  # IPv4-compatible ::10.0.0.5
+        "http://[::ffff:a9fe:a9fe]/hook",  # IPv4-mapped metadata address
+        "http://[100::1]/hook",  # discard-only prefix (reserved)
     ],
 )
 def test_private_loopback_and_link_local_addresses_are_refused(url):
@@ -150,6 +183,22 @@ def test_private_loopback_and_link_local_addresses_are_refused(url):
 def test_other_schemes_credentials_and_malformed_urls_are_refused(url):
     with pytest.raises(UnsafeURL):
         check_url(url)
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["64:ff9b::5db8:d70e", "2002:5db8:d70e::1", "::ffff:93.184.215.14", "2606:2800:21f:cb07::1"],
+)
+def test_ipv6_forms_of_a_public_address_pass(address):
+    """NAT64 (DNS64 on an IPv6-only host) and 6to4 of a public IPv4 address still deliver."""
+    assert check_url(f"http://[{address}]/hook").addresses == (address,)
+
+
+def test_allowed_networks_apply_to_the_embedded_address_too(settings):
+    settings.CIVILITY_WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+    assert check_url("http://[64:ff9b::7f00:1]/hook").addresses == ("64:ff9b::7f00:1",)
+    with pytest.raises(UnsafeURL):
+        check_url("http://[64:ff9b::a00:1]/hook")
 
 
 def test_a_public_address_passes_and_is_the_one_connected_to():
@@ -363,7 +412,11 @@ def test_a_delivery_is_posted_signed_with_its_headers(receiver, loopback_allowed
     assert headers["X-Civility-Event"] == "comment.approved"
     assert headers["X-Civility-Delivery"] == str(item.delivery_id)
     assert verify(
-        hook.secret, body, headers["X-Civility-Timestamp"], headers["X-Civility-Signature"]
+        hook.secret,
+        body,
+        headers["X-Civility-Timestamp"],
+        headers["X-Civility-Delivery"],
+        headers["X-Civility-Signature"],
     )
     assert "X-Injected" not in headers  # the reader's text never reaches a header
 
@@ -472,16 +525,54 @@ def test_the_sweeper_resends_deliveries_whose_message_was_lost(
     assert sent == [lost.pk] and fresh.pk not in sent
 
 
+# -- without a broker: a fixed pool of threads -------------------------------------------------
+
+
+@pytest.fixture
+def pool(settings):
+    """The in-process pool, stopped after the test (the next test starts a fresh one)."""
+    settings.CELERY_BROKER_URL = ""
+    delivery._pool.stop()
+    yield delivery._pool
+    delivery._pool.stop()
+
+
+def until(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while not (value := predicate()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout:g} s: {what}")
+        time.sleep(0.05)
+    return value
+
+
 @pytest.mark.django_db(transaction=True)
-def test_without_a_broker_deliveries_go_out_from_a_thread(receiver, loopback_allowed):
+def test_without_a_broker_deliveries_go_out_from_the_pool(receiver, loopback_allowed, pool):
     listener = receiver()
     hook = Webhook.objects.create(url=listener.url, events=["comment.approved"])
     item = pending_delivery(hook)
     delivery.dispatch([item.pk])
-    deadline = time.monotonic() + 5
-    while not listener.requests and time.monotonic() < deadline:
-        time.sleep(0.05)
+    until(lambda: listener.requests, 5, "the delivery is posted")
     assert len(listener.requests) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_pool_takes_up_deliveries_an_earlier_process_left_pending(
+    receiver, loopback_allowed, pool, settings
+):
+    """A process that stopped with deliveries on its schedule left them pending; the next
+    pool to start sends those that are overdue, then every CIVILITY_SWEEP_AFTER / 2 s."""
+    settings.CIVILITY_SWEEP_AFTER = 60
+    listener = receiver()
+    hook = Webhook.objects.create(url=listener.url, events=["comment.approved"])
+    left = pending_delivery(hook, payload='{"left": true}')
+    Delivery.objects.filter(pk=left.pk).update(next_attempt=left.created.replace(year=2020))
+    fresh = pending_delivery(hook, payload='{"fresh": true}')
+    delivery.dispatch([fresh.pk])
+    until(lambda: len(listener.requests) == 2, 10, "both deliveries are posted")
+    pool.stop()  # its threads are done writing (SQLite's test database locks per table)
+    assert sorted(body for _, body in listener.requests) == [b'{"fresh": true}', b'{"left": true}']
+    assert set(Delivery.objects.values_list("status", flat=True)) == {"delivered"}
 
 
 def test_the_model_refuses_unknown_events():

@@ -189,7 +189,11 @@ def test_a_receiver_that_was_down_gets_every_delivery_signed_after_it_comes_back
     for headers, body in run["received"]:
         assert headers["X-Civility-Event"] == "comment.rejected"
         assert verify(
-            run["secret"], body, headers["X-Civility-Timestamp"], headers["X-Civility-Signature"]
+            run["secret"],
+            body,
+            headers["X-Civility-Timestamp"],
+            headers["X-Civility-Delivery"],
+            headers["X-Civility-Signature"],
         )
         payload = json.loads(body)
         by_comment[payload["comment"]["id"]] = payload

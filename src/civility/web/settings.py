@@ -202,6 +202,8 @@ CELERY_BEAT_SCHEDULE = learning_schedule(os.environ)
 CIVILITY_WEBHOOK_TIMEOUT = float(os.environ.get("CIVILITY_WEBHOOK_TIMEOUT", "5"))
 CIVILITY_WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("CIVILITY_WEBHOOK_MAX_ATTEMPTS", "8"))
 CIVILITY_WEBHOOK_RETRY_BASE = float(os.environ.get("CIVILITY_WEBHOOK_RETRY_BASE", "30"))
+# Without a broker, each process sends webhooks from this many threads, whatever the backlog.
+CIVILITY_WEBHOOK_THREADS = int(os.environ.get("CIVILITY_WEBHOOK_THREADS", "4"))
 CIVILITY_WEBHOOK_ALLOWED_NETWORKS = [
     n.strip()
     for n in os.environ.get("CIVILITY_WEBHOOK_ALLOWED_NETWORKS", "").split(",")

@@ -5,22 +5,31 @@ Every request carries
     X-Civility-Event: comment.approved
     X-Civility-Delivery: <uuid, the same on every attempt>
     X-Civility-Timestamp: <unix seconds of this attempt>
-    X-Civility-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>." + body, keyed by the secret>
-so a receiver checks the signature and refuses timestamps older than a few minutes (`verify`).
+    X-Civility-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<delivery id>." + body,
+                          keyed by the secret>
+so a receiver checks the signature, refuses timestamps older than a few minutes and ignores a
+delivery id it has seen (`verify` does the first two). The id is signed, so a captured delivery
+cannot be replayed under a fresh id.
 
 The host is resolved here and every address it resolves to must be public (not loopback,
-private, link-local, shared, multicast or reserved) unless its network is listed in
-CIVILITY_WEBHOOK_ALLOWED_NETWORKS; the connection then goes to the address that was checked,
-so a DNS answer cannot change between the check and the connection. Redirects are not
-followed. The whole exchange is bounded by CIVILITY_WEBHOOK_TIMEOUT seconds."""
+private, link-local, shared, multicast or reserved, nor an IPv6 form that embeds such an IPv4
+address) unless its network is listed in CIVILITY_WEBHOOK_ALLOWED_NETWORKS; the connection then
+goes to the address that was checked, so a DNS answer cannot change between the check and the
+connection. Redirects are not followed. The whole exchange is bounded by
+CIVILITY_WEBHOOK_TIMEOUT seconds.
+
+Without a broker, deliveries run in a fixed pool of CIVILITY_WEBHOOK_THREADS threads per
+process (`_Pool`): a retry waits on the pool's schedule, not in a sleeping thread."""
 
 from __future__ import annotations
 
 import hashlib
+import heapq
 import hmac
 import http.client
 import ipaddress
 import logging
+import os
 import socket
 import ssl
 import threading
@@ -30,7 +39,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db import close_old_connections, transaction
+from django.db import close_old_connections, connections, transaction
 from django.utils import timezone
 
 from .models import Delivery
@@ -46,27 +55,34 @@ class UnsafeURL(ValueError):
     """A webhook URL that must not be called (scheme, host, or a refused address)."""
 
 
-def sign(secret: str, timestamp: int, body: bytes) -> str:
-    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
-    return f"sha256={digest.hexdigest()}"
+def sign(secret: str, timestamp: int, delivery_id: str, body: bytes) -> str:
+    """The X-Civility-Signature of one attempt: HMAC-SHA256 over
+    "<timestamp>.<delivery id>." followed by the body."""
+    message = f"{timestamp}.{delivery_id}.".encode() + body
+    return f"sha256={hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()}"
 
 
 def verify(
     secret: str,
     body: bytes,
     timestamp: str,
+    delivery_id: str,
     signature: str,
     tolerance: int = REPLAY_TOLERANCE,
     now: float | None = None,
 ) -> bool:
-    """What a receiver does: the signature matches and the timestamp is recent."""
+    """What a receiver does with the headers: the signature matches the timestamp, the
+    delivery id and the body, and the timestamp is recent. (It then ignores an id it has
+    already processed.)"""
     try:
         sent = int(timestamp)
     except (TypeError, ValueError):
         return False
     if abs((time.time() if now is None else now) - sent) > tolerance:
         return False
-    return hmac.compare_digest(sign(secret, sent, body), signature or "")
+    if not isinstance(delivery_id, str) or not delivery_id or "." in delivery_id:
+        return False  # a dot could move bytes between the id and the body
+    return hmac.compare_digest(sign(secret, sent, delivery_id, body), signature or "")
 
 
 def _allowed_networks():
@@ -75,13 +91,35 @@ def _allowed_networks():
     ]
 
 
+# IPv6 prefixes whose last 32 bits are an IPv4 address that the packet ends up at: NAT64's
+# well-known and local-use prefixes (RFC 6052, 8215), SIIT's IPv4-translated addresses
+# (::ffff:0:a.b.c.d, RFC 2765) and the deprecated IPv4-compatible ones (::a.b.c.d).
+_EMBEDS_IPV4_LAST = tuple(
+    ipaddress.ip_network(n) for n in ("64:ff9b::/96", "64:ff9b:1::/48", "::ffff:0:0/96", "::/96")
+)
+
+
+def embedded_ipv4(ip: ipaddress.IPv4Address | ipaddress.IPv6Address):
+    """The IPv4 address an IPv6 address stands for (mapped, NAT64, SIIT, 6to4,
+    IPv4-compatible); None for any other address."""
+    if not isinstance(ip, ipaddress.IPv6Address):
+        return None
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:  # 2002:AABB:CCDD::/48 routes to A.B.C.D
+        return ip.sixtofour
+    if any(ip in network for network in _EMBEDS_IPV4_LAST):
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
 def address_allowed(address: str) -> bool:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped  # ::ffff:127.0.0.1 is loopback too
-    if any(ip in network for network in _allowed_networks()):
+    target = embedded_ipv4(ip) or ip  # 64:ff9b::7f00:1 is loopback too
+    networks = _allowed_networks()
+    if any(ip in network or target in network for network in networks):
         return True
-    return ip.is_global and not ip.is_multicast
+    return target.is_global and not (target.is_multicast or target.is_reserved)
 
 
 @dataclass(frozen=True)
@@ -126,25 +164,81 @@ def check_url(url: str) -> Target:
     return Target(parts.scheme, parts.hostname, port, path, addresses)
 
 
-class _PinnedHTTP(http.client.HTTPConnection):
-    """Connects to the checked address, whatever the host name resolves to now."""
+class _Deadline:
+    """A socket whose every read and write ends by `deadline` (time.monotonic()): before each
+    call its timeout is set to the time left, so a receiver that trickles its answer byte by
+    byte is cut off at the deadline, and no watchdog thread is needed."""
 
-    def __init__(self, host, port, address, timeout):
-        super().__init__(host, port, timeout=timeout)
-        self.address = address
+    deadline = float("inf")
+
+    def _time_left(self) -> None:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the delivery's time is up")
+        self.settimeout(left)
+
+    def recv(self, *args, **kwargs):
+        self._time_left()
+        return super().recv(*args, **kwargs)
+
+    def recv_into(self, *args, **kwargs):
+        self._time_left()
+        return super().recv_into(*args, **kwargs)
+
+    def send(self, *args, **kwargs):
+        self._time_left()
+        return super().send(*args, **kwargs)
+
+    def sendall(self, *args, **kwargs):
+        self._time_left()  # sendall's timeout bounds the whole call
+        return super().sendall(*args, **kwargs)
+
+
+class _DeadlineSocket(_Deadline, socket.socket):
+    pass
+
+
+class _DeadlineTLSSocket(_Deadline, ssl.SSLSocket):
+    pass
+
+
+def _connect(address: str, port: int, deadline: float) -> _DeadlineSocket:
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    sock = _DeadlineSocket(family, socket.SOCK_STREAM)
+    sock.deadline = deadline
+    try:
+        sock._time_left()
+        sock.connect((address, port))
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+class _PinnedHTTP(http.client.HTTPConnection):
+    """Connects to the checked address, whatever the host name resolves to now, and ends
+    every read and write by `deadline`."""
+
+    def __init__(self, host, port, address, deadline):
+        super().__init__(host, port)
+        self.address, self.deadline = address, deadline
 
     def connect(self):
-        self.sock = socket.create_connection((self.address, self.port), self.timeout)
+        self.sock = _connect(self.address, self.port, self.deadline)
 
 
 class _PinnedHTTPS(http.client.HTTPSConnection):
-    def __init__(self, host, port, address, timeout):
-        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
-        self.address = address
+    def __init__(self, host, port, address, deadline):
+        context = ssl.create_default_context()
+        context.sslsocket_class = _DeadlineTLSSocket
+        super().__init__(host, port, context=context)
+        self.address, self.deadline = address, deadline
 
     def connect(self):
-        sock = socket.create_connection((self.address, self.port), self.timeout)
+        sock = _connect(self.address, self.port, self.deadline)
+        sock.settimeout(max(0.001, self.deadline - time.monotonic()))  # the handshake's bound
         self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+        self.sock.deadline = self.deadline
 
 
 def post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> int:
@@ -154,15 +248,10 @@ def post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> int:
     last_error: Exception | None = None
     deadline = time.monotonic() + timeout
     for address in target.addresses:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
+        if time.monotonic() >= deadline:
             break
         kind = _PinnedHTTPS if target.scheme == "https" else _PinnedHTTP
-        connection = kind(target.host, target.port, address, remaining)
-        # A receiver that trickles its answer byte by byte would outlast every per-read
-        # timeout; the watchdog closes the socket at the deadline.
-        watchdog = threading.Timer(remaining, _abort, args=(connection,))
-        watchdog.start()
+        connection = kind(target.host, target.port, address, deadline)
         try:
             connection.request("POST", target.path, body=body, headers=headers)
             response = connection.getresponse()
@@ -174,20 +263,10 @@ def post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> int:
                 continue  # the next address may answer
             break
         finally:
-            watchdog.cancel()
             connection.close()
     if time.monotonic() >= deadline:
         raise TimeoutError(f"no answer within {timeout:g} s")
     raise last_error or OSError("no address to connect to")
-
-
-def _abort(connection) -> None:
-    sock = connection.sock
-    if sock is not None:
-        try:
-            sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
 
 
 def backoff(attempts: int) -> float:
@@ -214,13 +293,14 @@ def attempt(delivery_id: int) -> float | None:
         return None
     body = delivery.payload.encode()
     stamp = int(time.time())
+    delivery_id = str(delivery.delivery_id)
     headers = {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
         "X-Civility-Event": delivery.event,
-        "X-Civility-Delivery": str(delivery.delivery_id),
+        "X-Civility-Delivery": delivery_id,
         "X-Civility-Timestamp": str(stamp),
-        "X-Civility-Signature": sign(webhook.secret, stamp, body),
+        "X-Civility-Signature": sign(webhook.secret, stamp, delivery_id, body),
     }
     started = time.monotonic()
     status, error = None, ""
@@ -261,7 +341,7 @@ def _finish(delivery: Delivery, status: str, response: int | None, error: str) -
     )
 
 
-# -- sending: Celery when there is a broker, else a thread in this process ---------------------
+# -- sending: Celery when there is a broker, else a fixed pool of threads in this process ------
 
 
 def dispatch(delivery_ids: list[int]) -> None:
@@ -278,32 +358,134 @@ def dispatch(delivery_ids: list[int]) -> None:
                 log.error("could not queue webhook delivery %s: %s", delivery_id, exc)
         return
     for delivery_id in delivery_ids:
-        threading.Thread(
-            target=_deliver_in_process, args=(delivery_id,), daemon=True, name="civility-webhook"
-        ).start()
+        _pool.submit(delivery_id)
 
 
-def _deliver_in_process(delivery_id: int) -> None:
-    """Without a broker (the demo): attempts and backoff in a thread of this process. A
-    delivery still pending when the process stops stays pending in the log."""
-    try:
-        while (delay := attempt(delivery_id)) is not None:
-            time.sleep(delay)
-    except Exception:
-        log.exception("webhook delivery %s failed", delivery_id)
-    finally:
-        close_old_connections()
+SWEEP = -1  # what _Pool._next returns when the sweep is due (never a delivery's pk)
+
+
+class _Pool:
+    """Deliveries without a broker (the demo, a small site): CIVILITY_WEBHOOK_THREADS threads
+    take due deliveries from one schedule, a heap of (due time, delivery id). A failed attempt
+    goes back on the schedule for its retry, so a backlog of any length holds that many threads
+    and one heap entry per delivery, at most `limit` of them.
+
+    What the schedule does not hold (over the limit, or left pending by a process that
+    stopped) stays pending in the database: when the pool starts and then every
+    CIVILITY_SWEEP_AFTER / 2 seconds, one thread puts overdue pending deliveries back on the
+    schedule. `attempt` takes a delivery before sending it, so two processes that both
+    schedule it send it once."""
+
+    def __init__(self, limit: int = 10_000):
+        self.limit = limit
+        self._owner = -1  # the pid that started the threads: a forked child starts its own
+        self._lock = threading.Lock()
+
+    def _start(self) -> None:
+        """The threads, started on first use (so in a server's workers, not its master)."""
+        self._ready = threading.Condition()
+        self._due: list[tuple[float, int]] = []
+        self._scheduled: set[int] = set()
+        self._next_sweep = time.monotonic()  # at once: deliveries an earlier process left
+        self._stopping = False
+        self._threads = [
+            threading.Thread(target=self._work, daemon=True, name=f"civility-webhook-{n + 1}")
+            for n in range(max(1, settings.CIVILITY_WEBHOOK_THREADS))
+        ]
+        for thread in self._threads:
+            thread.start()
+        self._owner = os.getpid()
+
+    def submit(self, delivery_id: int, delay: float = 0.0) -> bool:
+        """Schedule an attempt in `delay` seconds; False when it is scheduled already or the
+        schedule is full (the delivery then waits in the database for the sweep)."""
+        with self._lock:
+            if self._owner != os.getpid():
+                self._start()
+        return self._schedule(delivery_id, delay)
+
+    def _schedule(self, delivery_id: int, delay: float) -> bool:
+        with self._ready:
+            if self._stopping or delivery_id in self._scheduled:
+                return False
+            if len(self._due) >= self.limit:
+                log.warning("webhook schedule full: delivery %s waits for the sweep", delivery_id)
+                return False
+            heapq.heappush(self._due, (time.monotonic() + delay, delivery_id))
+            self._scheduled.add(delivery_id)
+            self._ready.notify()
+        return True
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """End the threads once their current attempt is done (tests; a later submit starts
+        new ones). Scheduled deliveries stay pending in the database."""
+        with self._lock:
+            if self._owner != os.getpid():
+                return
+            with self._ready:
+                self._stopping = True
+                self._ready.notify_all()
+            for thread in self._threads:
+                thread.join(timeout)
+            self._owner = -1
+
+    def _next(self) -> int | None:
+        """Wait for the earliest due delivery and take it: its id, SWEEP when the sweep is
+        due, None when the pool stops."""
+        from civility.web.workers import sweep_every
+
+        with self._ready:
+            while not self._stopping:
+                now = time.monotonic()
+                if now >= self._next_sweep:
+                    self._next_sweep = now + sweep_every()
+                    return SWEEP
+                wait = self._next_sweep - now
+                if self._due:
+                    due, delivery_id = self._due[0]
+                    if due <= now:
+                        heapq.heappop(self._due)
+                        self._scheduled.discard(delivery_id)
+                        return delivery_id
+                    wait = min(wait, due - now)
+                self._ready.wait(wait)
+        return None
+
+    def _work(self) -> None:
+        while (delivery_id := self._next()) is not None:
+            try:
+                if delivery_id == SWEEP:
+                    for overdue in _overdue(self.limit - len(self._due)):
+                        self._schedule(overdue, 0.0)
+                elif (delay := attempt(delivery_id)) is not None:
+                    self._schedule(delivery_id, delay)
+            except Exception:  # the thread must outlive any one delivery or sweep
+                what = "the sweep" if delivery_id == SWEEP else f"delivery {delivery_id}"
+                log.exception("webhooks: %s failed", what)
+            finally:
+                close_old_connections()
+        connections.close_all()  # this thread's, as it ends
+
+
+_pool = _Pool()
+
+
+def _overdue(limit: int) -> list[int]:
+    """Pending deliveries whose next attempt is CIVILITY_SWEEP_AFTER seconds overdue."""
+    if limit <= 0:
+        return []
+    overdue = timezone.now() - timedelta(seconds=settings.CIVILITY_SWEEP_AFTER)
+    return list(
+        Delivery.objects.filter(status=Delivery.PENDING, next_attempt__lt=overdue)
+        .order_by("next_attempt")
+        .values_list("pk", flat=True)[:limit]
+    )
 
 
 def sweep() -> int:
     """Send again pending deliveries whose next attempt is long overdue (their message was
     lost with a worker or the broker); the number sent."""
-    overdue = timezone.now() - timedelta(seconds=settings.CIVILITY_SWEEP_AFTER)
-    ids = list(
-        Delivery.objects.filter(status=Delivery.PENDING, next_attempt__lt=overdue).values_list(
-            "pk", flat=True
-        )[:1000]
-    )
+    ids = _overdue(1000)
     if ids:
         transaction.on_commit(lambda: dispatch(ids))
     return len(ids)
