@@ -106,9 +106,33 @@ def import_key(slug: str, author: str, created_at: datetime, text: str) -> str:
 # -- JSON Lines ---------------------------------------------------------------------------------
 
 
+# The longest line a JSON Lines file may have: the largest row (a 200,000-character article
+# body, every character escaped as \uXXXX) fits about three times over. A longer line is
+# reported and skipped without being held in memory.
+MAX_LINE_BYTES = 4 * 1024 * 1024
+
+
+def _lines(stream: BinaryIO) -> Iterator[tuple[int, bytes | None]]:
+    """(line number, bytes) for each line; None for a line longer than MAX_LINE_BYTES, which
+    is read past in pieces of that size."""
+    number = 0
+    while raw := stream.readline(MAX_LINE_BYTES + 1):
+        number += 1
+        if len(raw) <= MAX_LINE_BYTES or raw.endswith(b"\n"):
+            yield number, raw
+            continue
+        while (rest := stream.readline(MAX_LINE_BYTES)) and not rest.endswith(b"\n"):
+            pass
+        yield number, None
+
+
 def _json_lines(stream: BinaryIO) -> Iterator[tuple[int, dict | Skipped]]:
     """(line number, JSON object or Skipped) for each non-blank line."""
-    for number, raw in enumerate(stream, 1):
+    for number, raw in _lines(stream):
+        if raw is None:
+            reason = f"the line is longer than {MAX_LINE_BYTES:,} bytes; skipped"
+            yield number, Skipped(number, reason)
+            continue
         try:
             line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
         except UnicodeDecodeError as exc:
@@ -437,58 +461,128 @@ def _flag(element: Element, name: str) -> bool:
     raise _Bad(f"{name} must be true or false, not {_show(value)}")
 
 
+# What one item (a <thread> or <post>) of a Disqus export may hold: a real post has about 15
+# elements and a few kilobytes of text. An item past these is a bad row, skipped while it is
+# read, so memory stays bounded whatever the file holds. Nesting deeper than MAX_XML_DEPTH,
+# or one tag (with its attributes), comment or declaration longer than MAX_XML_TOKEN bytes,
+# ends the read: expat holds every open element, and a whole tag, until it is complete.
+MAX_XML_DEPTH = 32
+MAX_ITEM_ELEMENTS = 500
+MAX_ITEM_CHARS = 1_000_000
+MAX_XML_TOKEN = 4 * 1024 * 1024
+XML_CHUNK = 1 << 16
+
+
+class _Stop(Exception):
+    """Ends the read of an XML file at `line`, for `reason`."""
+
+    def __init__(self, line: int, reason: str):
+        super().__init__(reason)
+        self.line, self.reason = line, reason
+
+
+class _Items:
+    """expat's handlers: each child of the root element is built while it is read and handed
+    over (as an Element, or a Skipped if it broke a limit) when its end tag arrives. Nothing
+    outside the current item is kept."""
+
+    def __init__(self, parser):
+        self.parser = parser
+        self.depth = 0
+        self.builder: TreeBuilder | None = None
+        self.line = self.elements = self.chars = 0
+        self.item = ""  # the current item's tag
+        self.over = ""  # why the current item is skipped, once it broke a limit
+        self.done: list[tuple[int, Element | Skipped]] = []
+        self.seen = 0  # the byte index of the last event
+
+    def start(self, name, attributes):
+        self.seen = self.parser.CurrentByteIndex
+        self.depth += 1
+        if self.depth > MAX_XML_DEPTH:
+            line = self.parser.CurrentLineNumber
+            raise _Stop(line, f"the XML nests more than {MAX_XML_DEPTH} elements deep")
+        if self.depth == 2:
+            self.builder, self.over, self.item = TreeBuilder(), "", name
+            self.line, self.elements, self.chars = self.parser.CurrentLineNumber, 0, 0
+        if self.builder is None:
+            return
+        self.elements += 1
+        if self.elements > MAX_ITEM_ELEMENTS:
+            self._skip(f"more than {MAX_ITEM_ELEMENTS} elements")
+            return
+        self.builder.start(_qualified(name), {_qualified(k): v for k, v in attributes.items()})
+
+    def end(self, name):
+        self.seen = self.parser.CurrentByteIndex
+        if self.builder is not None:
+            self.builder.end(_qualified(name))
+        if self.depth == 2:
+            if self.builder is not None:
+                self.done.append((self.line, self.builder.close()))
+            elif self.over:
+                self.done.append((self.line, Skipped(self.line, self.over)))
+            self.builder = None
+        self.depth -= 1
+
+    def data(self, text):
+        self.seen = self.parser.CurrentByteIndex
+        if self.builder is None:
+            return
+        self.chars += len(text)
+        if self.chars > MAX_ITEM_CHARS:
+            self._skip(f"more than {MAX_ITEM_CHARS:,} characters of text")
+        else:
+            self.builder.data(text)
+
+    def _skip(self, what: str) -> None:
+        self.builder = None  # what was built of it goes
+        self.over = f"the <{_local(_qualified(self.item))}> holds {what}; skipped"
+
+    def take(self) -> list[tuple[int, Element | Skipped]]:
+        done, self.done = self.done, []
+        return done
+
+
 def _top_level_elements(stream: BinaryIO) -> Iterator[tuple[int, Element | Skipped]]:
-    """(line number of the start tag, element) for each child of the root element, read as
-    the file streams in; a malformed document ends with a Skipped at the error's line."""
-    parser = expat.ParserCreate(namespace_separator="}")
+    """(line number of the start tag, element or Skipped) for each child of the root element,
+    read as the file streams in; a malformed document ends with a Skipped at the error's
+    line. Memory stays bounded (see MAX_XML_DEPTH and the limits beside it)."""
+    names: dict = {}  # expat interns element names here: emptied after every chunk
+    parser = expat.ParserCreate(namespace_separator="}", intern=names)
     parser.buffer_text = True
-    done: list[tuple[int, Element]] = []
-    state: dict = {"depth": 0, "builder": None, "line": 0}
-
-    def qualified(name: str) -> str:
-        return "{" + name if "}" in name else name
-
-    def start(name, attributes):
-        state["depth"] += 1
-        if state["depth"] == 2:
-            state["builder"] = TreeBuilder()
-            state["line"] = parser.CurrentLineNumber
-        if state["builder"] is not None:
-            state["builder"].start(
-                qualified(name), {qualified(k): v for k, v in attributes.items()}
-            )
-
-    def end(name):
-        if state["builder"] is not None:
-            state["builder"].end(qualified(name))
-            if state["depth"] == 2:
-                done.append((state["line"], state["builder"].close()))
-                state["builder"] = None
-        state["depth"] -= 1
-
-    def data(text):
-        if state["builder"] is not None:
-            state["builder"].data(text)
-
-    parser.StartElementHandler = start
-    parser.EndElementHandler = end
-    parser.CharacterDataHandler = data
+    items = _Items(parser)
+    parser.StartElementHandler = items.start
+    parser.EndElementHandler = items.end
+    parser.CharacterDataHandler = items.data
+    fed = 0
     while True:
-        chunk = stream.read(1 << 16)
+        chunk = stream.read(XML_CHUNK)
+        fed += len(chunk)
         try:
             parser.Parse(chunk, not chunk)
+            if fed - items.seen > MAX_XML_TOKEN:
+                line = parser.CurrentLineNumber
+                raise _Stop(
+                    line, f"a tag, comment or declaration is longer than {MAX_XML_TOKEN:,} bytes"
+                )
         except expat.ExpatError as exc:
-            yield from done
-            message = expat.ErrorString(exc.code)
-            yield (
-                exc.lineno,
-                Skipped(exc.lineno, f"the XML is malformed ({message}); nothing after it was read"),
-            )
+            yield from items.take()
+            message = f"the XML is malformed ({expat.ErrorString(exc.code)})"
+            yield exc.lineno, Skipped(exc.lineno, f"{message}; nothing after it was read")
             return
-        yield from done
-        done.clear()
+        except _Stop as stop:
+            yield from items.take()
+            yield stop.line, Skipped(stop.line, f"{stop.reason}; nothing after it was read")
+            return
+        names.clear()
+        yield from items.take()
         if not chunk:
             return
+
+
+def _qualified(name: str) -> str:
+    return "{" + name if "}" in name else name
 
 
 def _local(tag: str) -> str:
