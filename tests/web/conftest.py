@@ -187,6 +187,33 @@ def moderator_user(db):
 
 
 @pytest.fixture
+def make_moderator(db):
+    """make_moderator("layla", "Layla Hassan"): another moderator, with a display name."""
+
+    def make(name: str, full_name: str = "") -> User:
+        first, _, last = full_name.partition(" ")
+        user = User.objects.create_user(
+            name, f"{name}@example.org", "a-long-test-password", first_name=first, last_name=last
+        )
+        user.groups.add(services.moderators_group())
+        return User.objects.get(pk=user.pk)  # fresh instance: no stale permission cache
+
+    return make
+
+
+@pytest.fixture
+def layla(make_moderator):
+    """A moderator with a display name (what other moderators see)."""
+    return make_moderator("layla", "Layla Hassan")
+
+
+@pytest.fixture
+def sam(make_moderator):
+    """A moderator without one (known by the user name)."""
+    return make_moderator("sam")
+
+
+@pytest.fixture
 def reader_user(db):
     return User.objects.create_user("reader", "reader@example.org", "a-long-test-password")
 

@@ -252,7 +252,10 @@ def test_decision_endpoint_appends_and_reverses(client, article, post, mod_token
     )
     assert response.status_code == 200
     assert response.json()["status"] == "rejected" and response.json()["actor"] == "mod"
-    response = call(client, "post", path, {"action": "approve"}, mod_token)
+    first = response.json()["decision_id"]
+    response = call(
+        client, "post", f"{path}/change", {"action": "approve", "seen_decision": first}, mod_token
+    )
     assert response.json()["status"] == "approved"
     assert Decision.objects.filter(comment=comment).count() == 2
     assert [

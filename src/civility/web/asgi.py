@@ -15,16 +15,25 @@ alone cannot:
 - a chunked body reaches Django with a Content-Length, so it is read like any other.
 
 Django runs as the WSGI application it is everywhere else (one thread hop per request): its
-own ASGI handler measured at half the throughput, for thread hops on every signal and call."""
+own ASGI handler measured at half the throughput, for thread hops on every signal and call.
+
+A view may keep its connection open as a stream of Server-Sent Events (the moderation queue's
+live updates): it answers its first batch as usual and leaves a streamer in
+`environ["civility.stream"]`, which the front then polls every `interval` seconds in a thread
+of its own pool, writing what it returns, until the client leaves, `max_seconds` pass or the
+worker is told to stop (the stream ends within `interval`, so a graceful stop does not wait
+for it). Only the poll holds a thread; a waiting stream holds none."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "civility.web.settings")
+log = logging.getLogger(__name__)
 
 TIMEOUT_BODY = (
     b'{"error": "the request body did not arrive in time", "field": "body"}'  # 408 answer
@@ -118,21 +127,71 @@ async def _send_timeout(send) -> None:
     await send({"type": "http.response.body", "body": TIMEOUT_BODY})
 
 
+# Whether this worker still serves (gunicorn's worker sets it; see follow_worker).
+_serving = [lambda: True]
+
+
+def follow_worker(worker) -> None:
+    """gunicorn's post_worker_init hook: open streams end once the worker is told to stop."""
+    _serving[0] = lambda: worker.alive
+
+
 class WsgiInThreads:
     """An ASGI application running a WSGI one in a thread pool, the request body already read
     (BufferedBodyApp comes first). One hop to a thread and back per request."""
 
-    def __init__(self, wsgi_app, threads: int = 1):
+    def __init__(self, wsgi_app, threads: int = 1, stream_threads: int = 2):
         self.wsgi_app = wsgi_app
         self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="django")
+        # Streams poll here, so they never wait behind (or hold up) ordinary requests.
+        self.stream_executor = ThreadPoolExecutor(
+            max_workers=stream_threads, thread_name_prefix="stream"
+        )
 
     async def __call__(self, scope, receive, send):
         message = await receive()
         environ = wsgi_environ(scope, message.get("body", b""))
+        environ["civility.streams"] = True  # a view may hand over a streamer (see above)
         loop = asyncio.get_running_loop()
         status, headers, body = await loop.run_in_executor(self.executor, self.run, environ)
+        streamer = environ.get("civility.stream")
+        if streamer is not None and status == 200:
+            return await self.stream(streamer, receive, send, headers, body)
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+    async def stream(self, streamer, receive, send, headers, first: bytes) -> None:
+        """Send `first`, then whatever `streamer.poll()` returns, until the client leaves,
+        the stream's time is up or the worker stops. A comment line keeps proxies from
+        closing a quiet stream."""
+        loop = asyncio.get_running_loop()
+        open_ended = [(n, v) for n, v in headers if n != b"content-length"]  # sent chunked
+        await send({"type": "http.response.start", "status": 200, "headers": open_ended})
+        await send({"type": "http.response.body", "body": first, "more_body": True})
+        gone = asyncio.ensure_future(_disconnected(receive))
+        ends = loop.time() + streamer.max_seconds
+        quiet = 0.0
+        try:
+            while loop.time() < ends and _serving[0]():
+                done, _ = await asyncio.wait({gone}, timeout=streamer.interval)
+                if done:
+                    return
+                try:
+                    chunk = await loop.run_in_executor(self.stream_executor, streamer.poll)
+                except Exception:  # the database, say: end it, the browser reconnects
+                    log.exception("stream poll failed; closing the stream")
+                    break
+                quiet = 0.0 if chunk else quiet + streamer.interval
+                if not chunk and quiet >= streamer.keepalive_seconds:
+                    chunk, quiet = b": still here\n\n", 0.0
+                if chunk:
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b""})
+        except OSError:
+            return  # the client went away while we wrote
+        finally:
+            gone.cancel()
+            await loop.run_in_executor(self.stream_executor, streamer.close)
 
     def run(self, environ) -> tuple[int, list, bytes]:
         started = []
@@ -149,6 +208,11 @@ class WsgiInThreads:
         status, headers = started
         encoded = [(n.lower().encode("latin-1"), v.encode("latin-1")) for n, v in headers]
         return int(status.split(" ", 1)[0]), encoded, body
+
+
+async def _disconnected(receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
 
 
 def wsgi_environ(scope, body: bytes) -> dict:

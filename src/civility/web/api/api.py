@@ -11,7 +11,6 @@ from typing import Literal
 
 from django.conf import settings
 from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404
 from ninja import NinjaAPI, Path, Query, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
@@ -20,7 +19,7 @@ from civility.web import ratelimit
 from civility.web.articles.models import Article
 from civility.web.comments import cache as comment_cache
 from civility.web.comments import services
-from civility.web.comments.models import Comment
+from civility.web.comments.models import ACTION_STATUS, Comment
 from civility.web.comments.views import client_ip, public_parent
 from civility.web.errors import error_body
 from civility.web.moderation.stats import PeriodFigures, language_stats
@@ -284,34 +283,103 @@ def moderation_queue(
     return Status(200, {"count": len(items), "comments": items})
 
 
+DECISION_RESPONSES = {
+    200: schemas.DecisionOut,
+    400: schemas.Error,
+    401: schemas.Error,
+    403: schemas.Error,
+    404: schemas.Error,
+    409: schemas.Conflict,
+    413: schemas.Error,
+}
+
+
 @api.post(
     "/moderation/comments/{comment_id}/decision",
     auth=bearer,
-    response={
-        200: schemas.DecisionOut,
-        400: schemas.Error,
-        401: schemas.Error,
-        403: schemas.Error,
-        404: schemas.Error,
-        413: schemas.Error,
-    },
-    summary="Approve or reject a comment (appends to its decision trail)",
+    response=DECISION_RESPONSES,
+    summary="Approve or reject a pending comment (appends to its decision trail); 409 if "
+    "someone decided it after the state you saw",
 )
 def decide(request, payload: schemas.DecisionIn, comment_id: int = Path(..., ge=1, le=MAX_ID)):
     _require(request, permission="comments.moderate_comment")
-    comment = get_object_or_404(Comment, pk=comment_id)
-    try:
-        decision = services.record_decision(
-            comment, payload.action, payload.reasons, request.auth, payload.note
-        )
-    except services.DecisionError as exc:
-        status = 403 if exc.field == "actor" else 400
-        return Status(status, {"error": f"{exc.field}: {exc.message}", "field": exc.field})
+    return _answer(_apply(request.auth, comment_id, payload, change=False))
+
+
+@api.post(
+    "/moderation/comments/{comment_id}/decision/change",
+    auth=bearer,
+    response=DECISION_RESPONSES,
+    summary="Change a comment's decision (approve a rejected one, or the reverse); 409 if "
+    "someone decided it after the decision you are changing",
+)
+def change_decision(
+    request, payload: schemas.ChangeIn, comment_id: int = Path(..., ge=1, le=MAX_ID)
+):
+    _require(request, permission="comments.moderate_comment")
+    return _answer(_apply(request.auth, comment_id, payload, change=True))
+
+
+@api.post(
+    "/moderation/decisions",
+    auth=bearer,
+    response={
+        200: schemas.BulkOut,
+        400: schemas.Error,
+        401: schemas.Error,
+        403: schemas.Error,
+        413: schemas.Error,
+    },
+    summary="Several decisions at once, each applied on its own: the answer says per comment "
+    "whether it was applied, in conflict (with who decided what, when) or refused",
+)
+def decide_many(request, payload: schemas.BulkIn):
+    _require(request, permission="comments.moderate_comment")
+    results = []
+    for item in payload.decisions:
+        outcome, status, body = _apply(request.auth, item.comment, item, change=item.change)
+        if outcome == "applied":
+            results.append({"comment": item.comment, "outcome": outcome, "decision": body})
+        else:
+            results.append({"comment": item.comment, "outcome": outcome, **body})
+    counts = {k: sum(r["outcome"] == k for r in results) for k in ("applied", "conflict", "error")}
     return Status(
         200,
         {
+            "applied": counts["applied"],
+            "conflicts": counts["conflict"],
+            "errors": counts["error"],
+            "results": results,
+        },
+    )
+
+
+def _apply(user, comment_id: int, payload, change: bool) -> tuple[str, int, dict]:
+    """(outcome, HTTP status, body) of one decision: applied, conflict or error."""
+    comment = Comment.objects.filter(pk=comment_id).first()
+    if comment is None:
+        return "error", 404, {"error": "no comment with this id", "field": None}
+    try:
+        decision = services.record_decision(
+            comment,
+            payload.action,
+            payload.reasons,
+            user,
+            payload.note,
+            seen=payload.seen_decision,
+            change=change,
+        )
+    except services.DecisionConflict as conflict:
+        return "conflict", 409, _conflict_body(conflict)
+    except services.DecisionError as exc:
+        status = 403 if exc.field == "actor" else 400
+        return "error", status, {"error": f"{exc.field}: {exc.message}", "field": exc.field}
+    return (
+        "applied",
+        200,
+        {
             "id": comment.pk,
-            "status": Comment.objects.get(pk=comment.pk).status,
+            "status": ACTION_STATUS[decision.action],
             "decision_id": decision.pk,
             "action": decision.action,
             "reasons": decision.reasons,
@@ -319,6 +387,29 @@ def decide(request, payload: schemas.DecisionIn, comment_id: int = Path(..., ge=
             "created": decision.created.isoformat(),
         },
     )
+
+
+def _answer(result: tuple[str, int, dict]) -> Status:
+    _, status, body = result
+    return Status(status, body)
+
+
+def _conflict_body(conflict: services.DecisionConflict) -> dict:
+    latest = conflict.latest
+    saw = "it pending" if conflict.seen is None else f"decision {conflict.seen}"
+    message = (
+        f"comment {conflict.comment.pk} was {ACTION_STATUS[latest.action]} by "
+        f"{latest.actor_label} at {latest.created.isoformat()} (decision {latest.pk}), after "
+        f"you saw {saw}; nothing was recorded. Look at it again; to reverse that decision, "
+        f"POST /moderation/comments/{conflict.comment.pk}/decision/change with "
+        f"seen_decision {latest.pk}"
+    )
+    return {
+        "error": message,
+        "field": "seen_decision",
+        "current": services.decision_facts(latest),
+        "decided_since": [services.decision_facts(d) for d in conflict.since],
+    }
 
 
 LANGUAGE_STATS_PARAMETERS = {"days", "period"}

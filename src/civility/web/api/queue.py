@@ -9,7 +9,9 @@ from civility.web.comments.services import author_history
 
 
 def queue_items(*, status, article, language, category, q, order, limit) -> list[dict]:
-    comments = Comment.objects.with_status().select_related("article", "assessment")
+    comments = (
+        Comment.objects.with_status().with_decision_id().select_related("article", "assessment")
+    )
     if status == "auto":
         comments = comments.filter(decided_automatically=True)
     elif status != "all":
@@ -40,6 +42,8 @@ def queue_items(*, status, article, language, category, q, order, limit) -> list
                 "language": comment.language,
                 "created": comment.created.isoformat(),
                 "status": comment.current_status,
+                # What a decision on this comment sends as `seen_decision`.
+                "decision_id": comment.decision_id,
                 "decided_automatically": comment.decided_automatically,
                 "assessment": None
                 if assessment is None

@@ -112,12 +112,32 @@ Action = Literal["approve", "reject"]
 ReasonCode = Literal[REASON_CODES]
 
 
+SEEN_FIRST = (
+    "the latest decision you saw on this comment (the queue's `decision_id`): null or left out "
+    "when you saw it pending. If anyone decided since, nothing is recorded: 409"
+)
+SEEN_CHANGE = (
+    "the id of the decision you are changing (the queue's `decision_id`); if anyone decided "
+    "since, nothing is recorded: 409"
+)
+
+
 class DecisionIn(Schema):
     action: Action
     reasons: list[ReasonCode] = Field(
         default_factory=list, max_length=len(REASON_CODES), description="required to reject"
     )
     note: str = Field("", max_length=2000)
+    seen_decision: int | None = Field(None, ge=1, le=MAX_ID, description=SEEN_FIRST)
+
+
+class ChangeIn(Schema):
+    action: Action
+    reasons: list[ReasonCode] = Field(
+        default_factory=list, max_length=len(REASON_CODES), description="required to reject"
+    )
+    note: str = Field("", max_length=2000)
+    seen_decision: int = Field(..., ge=1, le=MAX_ID, description=SEEN_CHANGE)
 
 
 class DecisionOut(Schema):
@@ -128,6 +148,63 @@ class DecisionOut(Schema):
     reasons: list[str]
     actor: str
     created: str
+
+
+class DecisionFacts(Schema):
+    """One decision of a comment's trail, as a conflict reports it."""
+
+    decision_id: int
+    action: Action
+    status: Literal["approved", "rejected"] = Field(..., description="the status it gave")
+    reasons: list[str]
+    actor: str = Field(..., description="the moderator's user name, or policy <version>")
+    automatic: bool = Field(..., description="made by the policy, not a person")
+    created: str
+
+
+class Conflict(Schema):
+    """409: the comment was decided after the state the request was made on."""
+
+    error: str
+    field: str | None = Field(None, description="seen_decision")
+    current: DecisionFacts = Field(..., description="the comment's decision now")
+    decided_since: list[DecisionFacts] = Field(
+        ..., description="every decision after the one you saw, oldest first"
+    )
+
+
+class BulkItem(Schema):
+    comment: int = Field(..., ge=1, le=MAX_ID, description="the comment's id")
+    action: Action
+    reasons: list[ReasonCode] = Field(
+        default_factory=list, max_length=len(REASON_CODES), description="required to reject"
+    )
+    note: str = Field("", max_length=2000)
+    seen_decision: int | None = Field(
+        None, ge=1, le=MAX_ID, description="as in a single decision (required to change)"
+    )
+    change: StrictBool = Field(False, description="reverse the decision `seen_decision`")
+
+
+class BulkIn(Schema):
+    decisions: list[BulkItem] = Field(..., min_length=1, max_length=200)
+
+
+class BulkResult(Schema):
+    comment: int
+    outcome: Literal["applied", "conflict", "error"]
+    decision: DecisionOut | None = Field(None, description="when applied")
+    error: str | None = Field(None, description="when not applied: why")
+    field: str | None = None
+    current: DecisionFacts | None = Field(None, description="on a conflict")
+    decided_since: list[DecisionFacts] | None = Field(None, description="on a conflict")
+
+
+class BulkOut(Schema):
+    applied: int
+    conflicts: int
+    errors: int
+    results: list[BulkResult] = Field(..., description="one per item, in the order sent")
 
 
 class Error(Schema):

@@ -60,6 +60,12 @@ class CommentQuerySet(models.QuerySet):
             ),
         )
 
+    def with_decision_id(self) -> CommentQuerySet:
+        """Annotate `decision_id`: the id of the latest decision (None while pending), the
+        state a moderator's page or API client decides on (services.record_decision)."""
+        latest = Decision.objects.filter(comment=OuterRef("pk")).order_by("-id")
+        return self.annotate(decision_id=Subquery(latest.values("id")[:1]))
+
     def approved(self) -> CommentQuerySet:
         return self.with_status().filter(current_status=APPROVED)
 

@@ -6,7 +6,9 @@ How web-moderation uses it:
   `decided_at`, `decided_automatically`); `select_related("article", "assessment")`.
 - decide with `record_decision(comment, "approve"|"reject", reasons=[codes], actor=request.user,
   note="")`; it checks the actor's `comments.moderate_comment` permission, appends a Decision
-  and invalidates the article's cached comment list. Reversing = recording the other action.
+  and invalidates the article's cached comment list. Pages and the API pass `seen=` (the
+  latest decision id the moderator saw, None if pending) and `change=True` to reverse one; a
+  decision made since raises `DecisionConflict` and records nothing.
   It raises `DecisionError` (a ValueError with `.field`) on bad input: show its message.
 - show `author_history(comment)` -> (approved, rejected) on each card; the decision trail is
   `comment.decisions.all()` (oldest first; `.automatic`, `.actor_label`).
@@ -28,7 +30,7 @@ from django.utils import timezone
 
 from civility.web import ratelimit
 from civility.web.articles.models import Article
-from civility.web.text import clean_name, storable_problem, visible_text_problem
+from civility.web.text import MAX_ID, clean_name, storable_problem, visible_text_problem
 from civility.web.webhooks import events
 
 from . import assessing
@@ -298,10 +300,40 @@ def engine_moderator():
     return get_moderator()
 
 
+class DecisionConflict(Exception):
+    """Someone decided the comment after the state the moderator saw: nothing was recorded.
+    `latest` is the comment's current decision, `since` every decision after the one seen."""
+
+    def __init__(self, comment: Comment, seen: int | None, since: list[Decision]):
+        super().__init__(f"comment {comment.pk} was decided after decision {seen}")
+        self.comment = comment
+        self.seen = seen
+        self.since = since
+        self.latest = since[-1]
+
+
+# record_decision's `seen` when the caller does not say what it saw (internal callers, tests):
+# the decision is appended whatever came before it.
+UNCHECKED = object()
+
+
 def record_decision(
-    comment: Comment, action: str, reasons=None, actor=None, note: str = ""
+    comment: Comment,
+    action: str,
+    reasons=None,
+    actor=None,
+    note: str = "",
+    *,
+    seen=UNCHECKED,
+    change: bool = False,
 ) -> Decision:
-    """Append a moderator's decision. Raises DecisionError (bad input or no permission)."""
+    """Append a moderator's decision. Raises DecisionError (bad input or no permission).
+
+    A moderator's page or API client says which state it decided on: `seen` is the id of the
+    comment's latest decision it saw, None when it saw the comment pending. If the comment has
+    been decided since, nothing is recorded and DecisionConflict says by whom. A first decision
+    (`change` False) needs a pending comment; reversing one is `change=True` with the id of the
+    decision being changed."""
     if action not in ACTION_STATUS:
         raise DecisionError("action", "action must be 'approve' or 'reject'")
     reasons = list(reasons or [])
@@ -321,6 +353,8 @@ def record_decision(
         raise DecisionError("actor", "a decision needs a signed-in moderator")
     if not actor.has_perm("comments.moderate_comment"):
         raise DecisionError("actor", "this user may not moderate comments")
+    if seen is not UNCHECKED:
+        _check_seen_shape(seen, change)
     with transaction.atomic():
         # Take the comment's row lock first (a write: on SQLite it takes the write lock too),
         # so decisions on one comment are made one after another: ids then follow commit
@@ -329,9 +363,11 @@ def record_decision(
         previous = (
             Decision.objects.filter(comment=comment)
             .order_by("-id")
-            .values_list("action", "created")
+            .values_list("action", "created", "id")
             .first()
         )
+        if seen is not UNCHECKED:
+            _check_seen(comment, seen, change, previous[2] if previous else None)
         was_approved = previous is not None and previous[0] == APPROVE
         created = timezone.now() if previous is None else max(timezone.now(), previous[1])
         decision = Decision.objects.create(
@@ -342,6 +378,48 @@ def record_decision(
     if was_approved or action == APPROVE:
         _comments_changed(comment.article_id)
     return decision
+
+
+def decision_facts(decision: Decision) -> dict:
+    """One decision as plain data (a conflict's report, the live queue)."""
+    return {
+        "decision_id": decision.pk,
+        "action": decision.action,
+        "status": ACTION_STATUS[decision.action],
+        "reasons": list(decision.reasons),
+        "actor": decision.actor_label,
+        "automatic": decision.automatic,
+        "created": decision.created.isoformat(),
+    }
+
+
+def _check_seen_shape(seen, change: bool) -> None:
+    if seen is not None and (
+        isinstance(seen, bool) or not isinstance(seen, int) or not 1 <= seen <= MAX_ID
+    ):
+        raise DecisionError("seen_decision", "seen_decision must be a decision id or null")
+    if change and seen is None:
+        raise DecisionError(
+            "seen_decision", "changing a decision needs the id of the decision being changed"
+        )
+
+
+def _check_seen(comment: Comment, seen: int | None, change: bool, latest: int | None) -> None:
+    """Under the comment's lock: DecisionConflict if it was decided after `seen`, DecisionError
+    if `seen` is not one of its decisions or a first decision would reverse one."""
+    if seen is not None and not Decision.objects.filter(comment=comment, pk=seen).exists():
+        raise DecisionError("seen_decision", f"decision {seen} is not one of this comment's")
+    if latest != seen:
+        since = Decision.objects.filter(comment=comment).select_related("actor")
+        if seen is not None:
+            since = since.filter(pk__gt=seen)
+        raise DecisionConflict(comment, seen, list(since.order_by("id")))
+    if latest is not None and not change:
+        raise DecisionError(
+            "seen_decision",
+            f"the comment is already decided (decision {latest}); "
+            "reversing it is an explicit change of decision",
+        )
 
 
 def moderators_group():

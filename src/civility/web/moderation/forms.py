@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from civility.web.articles.models import Article
 from civility.web.comments.models import APPROVE, GUIDELINE_CATEGORIES, REASON_CODES, REJECT
+from civility.web.text import MAX_ID
 
 # Mirrors civility.engine.language.SUPPORTED_LANGUAGES plus "other"; kept here so the queue
 # page loads without importing the engine (the models stay in the worker that uses them).
@@ -90,6 +91,8 @@ class DecisionForm(forms.Form):
     action = forms.ChoiceField(choices=[(APPROVE, _("Approve")), (REJECT, _("Reject"))])
     reasons = forms.MultipleChoiceField(choices=REASON_CHOICES, required=False)
     note = forms.CharField(required=False, max_length=1000, widget=forms.Textarea)
+    # The latest decision the moderator saw on the card (empty: it was pending).
+    seen = forms.IntegerField(required=False, min_value=1, max_value=MAX_ID)
 
     def clean(self):
         cleaned = super().clean()

@@ -18,3 +18,18 @@ class ModeratorProfile(models.Model):
 
     def __str__(self) -> str:
         return str(self.user)
+
+
+class Claim(models.Model):
+    """A soft claim: this moderator is reading that comment, shown to the other moderators
+    ("Layla is reading this") until it expires. Nothing stops anyone from deciding; a moderator
+    holds one claim at a time, renewed while they stay on the card (see moderation.live)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="moderation_claim"
+    )
+    comment = models.ForeignKey("comments.Comment", on_delete=models.CASCADE, related_name="+")
+    expires = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.user} reading comment {self.comment_id} until {self.expires}"

@@ -7,7 +7,12 @@ app_name = "moderation"
 urlpatterns = [
     path("", views.queue, name="queue"),
     path("comments/<int:comment_id>/decide/", views.decide, name="decide"),
+    path("comments/<int:comment_id>/change/", views.change, name="change"),
+    path("comments/<int:comment_id>/claim/", views.claim, name="claim"),
+    path("claim/release/", views.release, name="release"),
     path("bulk/", views.bulk_decide, name="bulk"),
+    path("cards/", views.cards, name="cards"),
+    path("live/", views.live_updates, name="live"),
     path("dashboard/", views.dashboard, name="dashboard"),
     path("preferences/", views.preferences, name="preferences"),
 ]

@@ -52,6 +52,10 @@ def run_gunicorn(
             self.cfg.set("keepalive", 5)
             # gunicorn's control socket is one path per user: two servers would fight over it.
             self.cfg.set("control_socket_disable", True)
+            if worker_class == "asgi":  # open event streams end when a worker is told to stop
+                from civility.web.asgi import follow_worker
+
+                self.cfg.set("post_worker_init", follow_worker)
 
         def load(self):
             return application
