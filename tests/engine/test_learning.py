@@ -239,19 +239,50 @@ def test_a_corrupt_state_file_is_a_clear_error(tmp_path):
         store.state()
 
 
-def test_shipped_rows_mix_in_at_their_weight_and_dev_sets_judge_every_language():
+def test_shipped_rows_mix_in_at_their_weight_and_dev_sets_judge_every_language(monkeypatch):
+    from sklearn.linear_model import LogisticRegression
+
     features, examples, _ = synthetic(400, "ckb", seed=9)
     base_features, base_examples, _ = synthetic(300, "en", seed=10, signal=2.0)
     base_labels = np.vstack([labels_of(e) for e in base_examples])
     dev_features, dev_examples, _ = synthetic(200, "en", seed=11, signal=2.0)
-    adapter, report = learn(
-        features,
-        examples,
-        Policy.default(),
-        "base-v1",
-        settings=LearnSettings(min_decisions=100),
-        base_rows=(base_features, base_labels),
-        dev=(dev_features, dev_examples),
+    # Every regression learn() fits, with the sample weights it was given.
+    fitted_weights = []
+    original_fit = LogisticRegression.fit
+
+    def spying_fit(self, X, y, sample_weight=None):
+        fitted_weights.append(None if sample_weight is None else np.asarray(sample_weight))
+        return original_fit(self, X, y, sample_weight=sample_weight)
+
+    monkeypatch.setattr(LogisticRegression, "fit", spying_fit)
+
+    def learnt(base_weight):
+        fitted_weights.clear()
+        return learn(
+            features,
+            examples,
+            Policy.default(),
+            "base-v1",
+            settings=LearnSettings(min_decisions=100, base_weight=base_weight),
+            base_rows=(base_features, base_labels),
+            dev=(dev_features, dev_examples),
+        )
+
+    adapter, report = learnt(0.3)
+    assert LearnSettings().base_weight == 0.3 and LearnSettings().newsroom_weight == 1.0
+    # Every fit is weighted: the newsroom's rows at 1, the shipped rows at 0.3, nothing else.
+    assert fitted_weights and all(w is not None for w in fitted_weights)
+    assert set(np.unique(np.concatenate(fitted_weights)).round(6)) == {0.3, 1.0}
+    # The final refit's stacker of "overall" (every row's label is known there) sees all 400
+    # newsroom decisions at 1 and all 300 shipped rows at 0.3.
+    on_every_row = [w for w in fitted_weights if len(w) == 700]
+    assert on_every_row
+    for weights in on_every_row:
+        assert (weights == 1.0).sum() == 400 and np.isclose(weights, 0.3).sum() == 300
+    # The weight matters: shipped rows weighed ten times more pull the heads elsewhere.
+    heavier, _ = learnt(3.0)
+    assert not np.allclose(
+        adapter.heads["overall"].embedding_weight, heavier.heads["overall"].embedding_weight
     )
     # The shipped rows shape the heads but are not the newsroom's: only ckb is counted, judged
     # on the holdout and adapted; English, which the newsroom does not write, is judged on the
