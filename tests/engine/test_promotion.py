@@ -153,3 +153,33 @@ def test_huge_text_is_handled():
     result = signals(text)
     assert result.score >= CONTACT_AND_PITCH_FLOOR
     assert text[result.spans[-1][0] : result.spans[-1][1]] == "+44 7700 900123"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # "dot" somewhere, then one long run of (styled) letters: the obfuscated-link pattern
+        # was tried from every letter of the run (15 s at 20,000 characters)
+        "dot " + "".join(chr(0x1D400 + (i * 7) % 52) for i in range(60_000)),
+        "dot " + "a" * 60_000,
+        # a host that never ends in a top-level domain, separators in brackets (3 s at 20,000)
+        "a[.]" * 15_000,
+        "x.ab " + "a.1a" * 15_000,
+    ],
+    ids=["styled-letters", "ascii-run", "bracket-labels", "dot-labels"],
+)
+def test_long_hostile_runs_are_scanned_in_linear_time(text):
+    """The per-comment budget of the rules: no pattern may retry a long run from each of its
+    characters. These 60,000-character texts took minutes before (quadratic); linear, each
+    takes well under a second here, so 5 s is a bound a loaded machine keeps."""
+    import time
+
+    started = time.perf_counter()
+    signals(text)
+    assert time.perf_counter() - started < 5
+
+
+def test_links_after_long_runs_are_still_found():
+    assert spanned("look...spam-site.com now") == ["spam-site.com"]
+    assert spanned("a" * 5000 + " reach me at example.com") == ["example.com"]
+    assert spanned("x[.]y" + "z" * 3000 + " dot com")  # the obfuscated form after a run

@@ -14,7 +14,13 @@ from django.core.management import call_command
 
 from civility.web.articles.models import Article
 from civility.web.comments import assessing, services
-from civility.web.comments.models import Assessment, AwaitingAssessment, Comment, Decision
+from civility.web.comments.models import (
+    Assessment,
+    AssessmentFailure,
+    AwaitingAssessment,
+    Comment,
+    Decision,
+)
 from civility.web.workers import ASSESS_QUEUE
 
 pytestmark = pytest.mark.django_db
@@ -242,15 +248,79 @@ def test_within_an_article_the_oldest_comments_go_first(article, fake_engine):
     assert ids == [c.pk for c in comments[:3]]
 
 
-def test_two_workers_never_claim_the_same_comment(article, fake_engine):
-    comments = store_pending(article, 10)
-    _, first = assessing.claim(6)
-    _, second = assessing.claim(6)
-    assert len(first) == 6 and len(second) == 4
-    assert not set(first) & set(second)
-    _, third = assessing.claim(6)
-    assert third == []
-    assert sorted(first + second) == [c.pk for c in comments]
+CLAIMING_WORKER = """
+import json, sys, time
+import django
+django.setup()
+from civility.web.comments import assessing
+start = float(sys.argv[1])
+time.sleep(max(0.0, start - time.time()))
+claimed = []
+while True:
+    _, ids = assessing.claim(4)
+    if not ids:
+        break
+    claimed.extend(ids)
+print(json.dumps(claimed))
+"""
+
+
+@pytest.mark.slow
+def test_two_worker_processes_claiming_at_once_never_claim_the_same_comment():
+    """Two worker processes, each with its own connection, on one database (PostgreSQL under
+    `make test-postgres`, otherwise a SQLite file with the site's settings), start claiming
+    small batches at the same instant and go on until nothing is left: every comment goes to
+    exactly one of them. A claim that read the free rows and marked them in a second step
+    would hand some rows to both."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+    from scale_out import Cluster
+
+    database = os.environ.get("DATABASE_URL", "")
+    cluster = Cluster(
+        database if database.startswith("postgres") else "sqlite", "", servers=0, workers=0
+    )
+    try:
+        cluster.prepare()
+        env = {**cluster.env, "REDIS_URL": ""}
+        store = (
+            "import django; django.setup()\n"
+            "from civility.web.articles.models import Article\n"
+            "from civility.web.comments.models import AwaitingAssessment, Comment\n"
+            "article = Article.objects.first()\n"
+            "comments = Comment.objects.bulk_create([Comment(article=article, "
+            "author_name='R', body=f'Remark {i}.') for i in range(400)])\n"
+            "AwaitingAssessment.objects.bulk_create([AwaitingAssessment(comment_id=c.pk, "
+            "article_id=article.pk) for c in comments])\n"
+        )
+        subprocess.run([sys.executable, "-c", store], env=env, check=True)
+        start = f"{time.time() + 4:.3f}"  # both have imported Django by then
+        workers = [
+            subprocess.Popen(
+                [sys.executable, "-c", CLAIMING_WORKER, start],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(2)
+        ]
+        outputs = [worker.communicate(timeout=120) for worker in workers]
+        ids = [int(i) for (i,) in cluster.query("SELECT id FROM comments_comment")]
+        attempts = cluster.query("SELECT DISTINCT attempts FROM comments_awaitingassessment")
+    finally:
+        cluster.stop()
+    for worker, (_, errors) in zip(workers, outputs, strict=True):
+        assert worker.returncode == 0, errors[-2000:]
+    one, two = (json.loads(out) for out, _ in outputs)
+    assert not set(one) & set(two), "a comment was claimed by both workers"
+    assert sorted(one + two) == sorted(ids) and len(ids) == 400
+    assert one and two  # they really claimed side by side
+    assert attempts == [(1,)]
 
 
 def test_an_expired_claim_is_taken_again_and_the_first_worker_then_stores_nothing(
@@ -326,14 +396,118 @@ def test_a_moderator_decision_before_the_worker_is_not_overruled(
     assert list(comment.decisions.values_list("action", flat=True)) == ["approve"]
 
 
-def test_an_engine_failure_on_one_comment_leaves_it_to_the_moderators(article, fake_engine):
+def test_a_comment_the_engine_fails_on_is_retried_then_needs_human_review(
+    article, fake_engine, settings
+):
+    settings.CIVILITY_ASSESS_MAX_ATTEMPTS = 3
     good = store_pending(article, 2, "fine {i}")
-    bad = store_pending(article, 1, "EXPLODE {i}")
+    [bad] = store_pending(article, 1, "EXPLODE {i}")
     assert assessing.assess_batch() == 2
-    assert not AwaitingAssessment.objects.exists()
-    assert not Assessment.objects.filter(comment=bad[0]).exists()
-    assert bad[0].status == "pending" and not bad[0].being_assessed
     assert all(Comment.objects.get(pk=c.pk).status == "approved" for c in good)
+    row = AwaitingAssessment.objects.get()  # back in the queue at once, with its error
+    assert (row.comment_id, row.attempts, row.claimed_until) == (bad.pk, 1, 0)
+    assert "the engine failed: RuntimeError" in row.last_error
+    assert assessing.assess_batch() == 0  # attempt 2
+    assert AwaitingAssessment.objects.get().attempts == 2
+    assert assessing.assess_batch() == 0  # attempt 3: given up on
+    assert not AwaitingAssessment.objects.exists()
+    failure = AssessmentFailure.objects.get()
+    assert (failure.comment_id, failure.attempts) == (bad.pk, 3)
+    assert failure.reason.startswith("the engine failed: RuntimeError")
+    calls = len(fake_engine.calls)
+    assert assessing.assess_batch() == 0 and len(fake_engine.calls) == calls  # no retry loop
+    assert bad.status == "pending" and not bad.being_assessed
+    assert not Assessment.objects.filter(comment=bad).exists()
+
+
+def test_a_batch_that_overruns_its_lease_every_time_ends_needing_human_review(
+    article, fake_engine, settings
+):
+    settings.CIVILITY_ASSESS_MAX_ATTEMPTS = 3
+    [comment] = store_pending(article, 1)
+    for attempt in range(3):  # claimed, then the lease runs out: a worker killed or too slow
+        _, ids = assessing.claim(10, lease=-1)
+        assert ids == [comment.pk], attempt
+    assert assessing.claim(10)[1] == []  # never claimed a fourth time
+    failure = AssessmentFailure.objects.get(comment=comment)
+    assert failure.attempts == 3 and "overran the lease" in failure.reason
+    assert assessing.sweep(queued_messages=lambda queue: 0) == 0  # nothing left to send
+
+
+def test_queueing_again_gives_a_given_up_comment_new_attempts(article, fake_engine, settings):
+    settings.CIVILITY_ASSESS_MAX_ATTEMPTS = 1
+    [comment] = store_pending(article, 1, "you idiot {i}")
+    assessing.claim(10, lease=-1)
+    assert assessing.give_up() == [comment.pk]
+    assessing.queue_comments([comment])  # `civility reassess`, once the engine is fixed
+    assert assessing.assess_batch() == 1
+    assert not AssessmentFailure.objects.exists()  # the assessment ends the failure
+    assert Comment.objects.get(pk=comment.pk).status == "rejected"
+
+
+def test_the_moderation_queue_says_a_given_up_comment_needs_human_review(
+    client, article, fake_engine, moderator_user, settings
+):
+    settings.CIVILITY_ASSESS_MAX_ATTEMPTS = 1
+    [lost] = store_pending(article, 1, "A comment nobody could assess {i}.")
+    [assessed] = store_pending(article, 1, "hmm {i}")
+    assessing.claim(1, prefer=[lost.pk], lease=-1)
+    assessing.give_up()
+    assert assessing.assess_batch() == 1  # the other one: assessed, left for review
+    client.force_login(moderator_user)
+    page = client.get("/moderation/").content.decode()
+    cards = page.split('class="card ')[1:]
+    lost_card = next(card for card in cards if f'data-comment-id="{lost.pk}"' in card)
+    other_card = next(card for card in cards if f'data-comment-id="{assessed.pk}"' in card)
+    assert "Needs human review: could not be assessed." in lost_card
+    assert "could not be assessed" not in other_card
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_lease_is_renewed_while_a_slow_batch_runs(article, fake_engine, settings):
+    """The engine takes several leases' time; meanwhile another worker tries to claim and gets
+    nothing, and the slow worker stores every comment once."""
+    settings.CIVILITY_ASSESS_LEASE = 0.4
+    settings.CIVILITY_ASSESS_COMMENT_BUDGET = 30
+    comments = store_pending(article, 3)
+    taken = []
+    original = fake_engine.assess_many
+
+    def slow(items):
+        for _ in range(6):  # 1.5 s: almost four leases
+            time.sleep(0.25)
+            taken.extend(assessing.claim(10)[1])  # another worker, while this batch runs
+        return original(items)
+
+    fake_engine.assess_many = slow
+    assert assessing.assess_batch() == 3
+    assert taken == []
+    assert Assessment.objects.filter(comment__in=comments).count() == 3
+    assert not AwaitingAssessment.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_past_its_time_budget_loses_its_lease_and_stores_nothing(
+    article, fake_engine, settings
+):
+    settings.CIVILITY_ASSESS_LEASE = 0.4
+    settings.CIVILITY_ASSESS_COMMENT_BUDGET = 0.1  # the batch may renew for 0.4 s at most
+    [comment] = store_pending(article, 1)
+    taken = []
+    original = fake_engine.assess_many
+
+    def too_slow(items):
+        deadline = time.monotonic() + 3
+        while not taken and time.monotonic() < deadline:
+            time.sleep(0.1)
+            taken.extend(assessing.claim(10)[1])  # another worker takes the batch over
+        return original(items)
+
+    fake_engine.assess_many = too_slow
+    assert assessing.assess_batch() == 0  # its claim was taken: it stores nothing
+    assert taken == [comment.pk]
+    assert AwaitingAssessment.objects.get().attempts == 2
+    assert not Assessment.objects.exists()
 
 
 # -- the sweeper ------------------------------------------------------------------------------

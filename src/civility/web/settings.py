@@ -136,6 +136,11 @@ CIVILITY_ASSESS_BATCH = int(os.environ.get("CIVILITY_ASSESS_BATCH", "64"))
 CIVILITY_ENQUEUE_LINGER = float(os.environ.get("CIVILITY_ENQUEUE_LINGER", "0.02"))
 # Seconds a worker's claim on a batch holds; a killed worker's batch is taken again after it.
 CIVILITY_ASSESS_LEASE = float(os.environ.get("CIVILITY_ASSESS_LEASE", "120"))
+# A worker renews its lease while the engine runs, for at most this many seconds per comment
+# of the batch; a comment whose assessment failed or overran its lease this many times leaves
+# the queue as "needs human review: could not be assessed" instead of being retried forever.
+CIVILITY_ASSESS_COMMENT_BUDGET = float(os.environ.get("CIVILITY_ASSESS_COMMENT_BUDGET", "5"))
+CIVILITY_ASSESS_MAX_ATTEMPTS = int(os.environ.get("CIVILITY_ASSESS_MAX_ATTEMPTS", "3"))
 # Comments waiting longer than this, unclaimed, with too few messages queued for them, get new
 # ones from the sweeper that runs in every worker (a lost message or a killed broker).
 CIVILITY_SWEEP_AFTER = float(os.environ.get("CIVILITY_SWEEP_AFTER", "60"))

@@ -286,9 +286,31 @@ class AwaitingAssessment(models.Model):
     queued = models.DateTimeField(default=timezone.now, db_index=True)
     claim = models.CharField(max_length=32, blank=True)
     claimed_until = models.FloatField(default=0)
+    # Claims so far, and why the last one ended without an assessment (empty: its lease ran
+    # out). After CIVILITY_ASSESS_MAX_ATTEMPTS the comment leaves the queue for an
+    # AssessmentFailure instead of being claimed again.
+    attempts = models.PositiveIntegerField(default=0, db_default=0)
+    last_error = models.CharField(max_length=300, blank=True, default="", db_default="")
 
     class Meta:
         indexes = [models.Index(fields=["article", "comment"], name="awaiting_article_fair")]
 
     def __str__(self) -> str:
         return f"comment {self.comment_id} awaiting assessment"
+
+
+class AssessmentFailure(models.Model):
+    """A comment the workers gave up on: its assessment failed or overran its lease
+    CIVILITY_ASSESS_MAX_ATTEMPTS times. It stays pending and the moderation queue says "needs
+    human review: could not be assessed"; it is never claimed again unless queued again
+    (`civility reassess`), and an assessment stored later removes this row."""
+
+    comment = models.OneToOneField(
+        Comment, primary_key=True, on_delete=models.CASCADE, related_name="assessment_failure"
+    )
+    attempts = models.PositiveIntegerField()
+    reason = models.CharField(max_length=300)
+    created = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"comment {self.comment_id} could not be assessed ({self.reason})"

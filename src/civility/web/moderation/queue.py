@@ -18,7 +18,7 @@ def _json_list_contains(field: str, code: str) -> Q:
 def queue_comments(filters: dict) -> QuerySet:
     comments = (
         Comment.objects.with_status()
-        .select_related("article", "assessment")
+        .select_related("article", "assessment", "assessment_failure")
         .prefetch_related("decisions__actor")
     )
     status = filters["status"]
