@@ -1,4 +1,8 @@
-"""`civility model list | shadow [VERSION|--stop] | promote [VERSION] | rollback`."""
+"""`civility model list | shadow [VERSION|--stop] | promote [VERSION] | rollback`.
+
+A version is checked in full before it is promoted, shadowed or rolled back to: its files, a
+trial run, and whether the site's engine can run it (the engine is loaded for that). A store
+whose files are broken gives a one-line error, never a traceback."""
 
 from __future__ import annotations
 
@@ -31,6 +35,7 @@ class Command(BaseCommand):
         from civility.web.learning.services import model_store
 
         store = model_store()
+        store.check = _runs_on_the_site_engine
         try:
             action = options["action"]
             if action == "list":
@@ -51,6 +56,9 @@ class Command(BaseCommand):
                 self.stdout.write(f"rolled back: {version} is now active")
         except StoreError as exc:
             raise CommandError(str(exc)) from exc
+        finally:
+            if store.problem:
+                self.stderr.write(f"warning: {store.problem}")
 
     def _list(self, store, as_json: bool) -> None:
         versions = store.versions()
@@ -64,12 +72,26 @@ class Command(BaseCommand):
             self.stdout.write("no learnt versions yet (civility learn)")
         for v in versions:
             report = v.get("report") or {}
+            if v["problem"]:
+                self.stdout.write(f"{v['status']:<10} {v['version']}  broken: {v['problem']}")
+                continue
+            worse = report.get("worse")
             self.stdout.write(
                 f"{v['status']:<10} {v['version']}  created {v['created']}  "
                 f"{report.get('examples', '?')} decisions  adapted {','.join(v['adapted']) or '-'}"
                 f"  opened {','.join(v['opened']) or '-'}  worse in "
-                f"{','.join(report.get('worse', [])) or 'none'}"
+                f"{','.join(map(str, worse)) if isinstance(worse, list) and worse else 'none'}"
             )
+
+
+def _runs_on_the_site_engine(adapter) -> None:
+    """AdapterUnavailable unless the site's shipped engine can run `adapter` (a test's
+    scripted engine has no learnt versions and checks nothing)."""
+    from civility.web.engine import base_moderator
+
+    base = base_moderator()
+    if hasattr(base, "with_adapter"):
+        base.with_adapter(adapter)
 
 
 def _newest_candidate(store) -> str:
