@@ -10,16 +10,17 @@ import logging
 
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponse, JsonResponse
+from django.urls import get_script_prefix
 from django.utils.html import strip_tags
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from civility.web import ratelimit
 from civility.web.errors import json_error
 from civility.web.jsonbody import JsonBodyError, parse_json
 from civility.web.text import storable_problem
 
-from . import coral
+from . import coral, discovery
 from .models import ApiKey, FeedbackExample
 from .protocol import ProtocolError, attribute_scores, parse_analyze, parse_suggest
 
@@ -42,7 +43,16 @@ def _error(error: ProtocolError, headers: dict | None = None) -> JsonResponse:
 
 
 def _authenticate(request) -> ApiKey:
-    raw_key = request.GET.get("key", "")
+    """The key from `?key=` or, as Google's clients may send it, the X-Goog-Api-Key header
+    (which stays out of access logs). When both are given, both must be the same key."""
+    in_query = request.GET.get("key", "")
+    in_header = request.headers.get("X-Goog-Api-Key", "")
+    if in_query and in_header and in_query != in_header:
+        raise ProtocolError(
+            "Two different API keys were sent (key= and X-Goog-Api-Key); send one.",
+            code=400,
+        )
+    raw_key = in_query or in_header
     key = ApiKey.find_active(raw_key)
     if key is None:
         message = (
@@ -154,6 +164,26 @@ def _suggestscore(key: ApiKey, data: object) -> JsonResponse:
     )
     answer = {} if parsed.client_token is None else {"clientToken": parsed.client_token}
     return JsonResponse(answer)
+
+
+@require_GET
+def discovery_document(request):
+    """GET /$discovery/rest?version=v1alpha1: the document Google's client libraries build
+    their Perspective client from, pointing at this server. Public, like Google's."""
+    version = request.GET.get("version", "")
+    if version != discovery.VERSION:
+        error = ProtocolError(
+            f"Discovery document not found for API service: commentanalyzer format: rest "
+            f"version: {version[:40] or '(none)'}; this server serves {discovery.VERSION}.",
+            code=404,
+            status="NOT_FOUND",
+        )
+        return _error(error)
+    root = request.build_absolute_uri(get_script_prefix())
+    response = JsonResponse(discovery.document(root))
+    response["Cache-Control"] = "public, max-age=3600"
+    response["Vary"] = "Host, X-Forwarded-Proto"
+    return response
 
 
 @csrf_exempt

@@ -32,6 +32,8 @@ def run_gunicorn(
 ) -> None:
     from gunicorn.app.base import BaseApplication
 
+    from civility.web.serving import exit_worker
+
     if worker_class == "asgi":
         from civility.web.asgi import build_application
 
@@ -48,6 +50,11 @@ def run_gunicorn(
                 self.cfg.set("threads", threads)
             self.cfg.set("preload_app", True)  # the engine loads once, before forking
             self.cfg.set("accesslog", None if quiet else "-")
+            # API keys (`?key=`, X-Goog-Api-Key) never reach the access log.
+            self.cfg.set("logger_class", "civility.web.serving.RedactingLogger")
+            # Workers leave without the C-level exit handlers inherited from the master
+            # (civility.web.serving): no abort, no 30 s wait for a hung worker on SIGTERM.
+            self.cfg.set("worker_exit", exit_worker)
             self.cfg.set("timeout", 60)
             self.cfg.set("keepalive", 5)
             # gunicorn's control socket is one path per user: two servers would fight over it.
