@@ -8,7 +8,8 @@
 - the civil sentences and the veiled threat that the encoder-tier issue names;
 - throughput on a realistic mix of news comments (C3 and Civil Comments dev rows with a share
   of ar/fa/tr dev rows), one thread, CPU time; the share that reached the encoder; single-comment
-  p50/p99 latency; the resident memory and the encoder artifact's size.
+  p50/p99 latency; the resident memory and the encoder artifact's size. `--texts template`
+  measures bench/texts.py's three template sentences instead (a lower bound on the cost).
 Prints figures; asserts nothing. `--engine fast` runs the fast tier alone for comparison.
 """
 
@@ -87,6 +88,13 @@ def main() -> None:
     parser.add_argument("--engine", choices=("cascade", "fast"), default="cascade")
     parser.add_argument("--n", type=int, default=3000)
     parser.add_argument("--singles", type=int, default=500)
+    parser.add_argument(
+        "--texts",
+        choices=("news", "template"),
+        default="news",
+        help="the throughput texts: the news mix, or bench/texts.py's template sentences (a "
+        "lower bound on the engine's cost)",
+    )
     args = parser.parse_args()
     from civility.engine import Moderator
 
@@ -112,7 +120,16 @@ def main() -> None:
             result = moderator.assess(text)
             print(f"  {result.decision:7} {result.score:.2f} {result.reasons} :: {text[:70]}")
 
-        texts = mix_texts(args.data, args.n)
+        if args.texts == "news":
+            texts = mix_texts(args.data, args.n)
+            label = f"realistic mix ({len(texts)} dev comments: " + ", ".join(
+                f"{k} {v:.0%}" for k, v in MIX.items()
+            )
+        else:
+            from texts import TextSet
+
+            texts = [TextSet("template")(i) for i in range(args.n)]
+            label = f"template sentences ({len(texts)}: bench/texts.py, a lower bound"
         moderator.assess_many([(t, None, None) for t in texts[:100]])  # warm
         encoder_calls = 0
         if moderator.cascade is not None:
@@ -130,10 +147,9 @@ def main() -> None:
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
         reached = encoder_calls / len(texts)
         print(
-            f"\nthroughput, realistic mix ({len(texts)} dev comments: "
-            + ", ".join(f"{k} {v:.0%}" for k, v in MIX.items())
-            + f"), batches of 256, 1 thread: {len(texts) / cpu:,.0f} comments/s per core "
-            f"(CPU time), {len(texts) / wall:,.0f}/s wall; reached the encoder: {reached:.1%}"
+            f"\nthroughput, {label}), batches of 256, 1 thread: {len(texts) / cpu:,.0f} "
+            f"comments/s per core (CPU time, {1000 * cpu / len(texts):.1f} ms a comment), "
+            f"{len(texts) / wall:,.0f}/s wall; reached the encoder: {reached:.1%}"
         )
         latencies = []
         for text in texts[: args.singles]:
@@ -143,8 +159,8 @@ def main() -> None:
     latencies.sort()
     p99 = latencies[int(0.99 * (len(latencies) - 1))]
     print(
-        f"single comment: p50 {statistics.median(latencies):.1f} ms, p99 {p99:.1f} ms "
-        f"(n={len(latencies)}, wall)"
+        f"single comment ({args.texts}): p50 {statistics.median(latencies):.1f} ms, p99 "
+        f"{p99:.1f} ms (n={len(latencies)}, wall)"
     )
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak resident memory: {rss:.0f} MB")

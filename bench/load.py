@@ -7,7 +7,9 @@ drives three scenarios with --concurrency clients, each for --requests requests:
   api      GET /api/v1/articles/<slug>/comments  (cached JSON)
   post     POST /api/v1/articles/<slug>/comments (validate, store, engine, decision)
 and prints req/s, p50 and p99 per scenario. The client runs on the same machine as the
-server, so both share its cores: figures are a floor, not a ceiling.
+server, so both share its cores: figures are a floor, not a ceiling. Posted and queued comments
+are the realistic news mix unless `--texts template` (bench/texts.py: three short template
+sentences, a lower bound on the engine's cost); the text set is printed with the figures.
 
 With --redis-url the site runs as deployed with workers (docs/workers.md): a post stores the
 comment and queues it, --assess-workers `civility worker` processes assess it; the run then
@@ -36,6 +38,8 @@ import tempfile
 import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
+
+from texts import DEFAULT_DATA, TEXT_SETS, TextSet
 
 SLUG = "bench-article"
 
@@ -191,7 +195,12 @@ def main(argv=None) -> int:
     parser.add_argument("--worker-concurrency", type=int, default=2)
     parser.add_argument("--drain", type=int, default=0, help="measure the workers on a backlog")
     parser.add_argument("--only", choices=("all", "post"), default="all")
+    parser.add_argument(
+        "--texts", choices=TEXT_SETS, default="news", help="what is posted (bench/texts.py)"
+    )
+    parser.add_argument("--data", default=str(DEFAULT_DATA), help="the shared data sets (news)")
     args = parser.parse_args(argv)
+    args.text_set = TextSet(args.texts, args.data)
 
     data_dir = Path(tempfile.mkdtemp(prefix="civility-bench-"))
     env = {
@@ -273,32 +282,38 @@ def wait_for_drain(env: dict, timeout: float = 3600) -> float:
     return time.perf_counter() - started
 
 
-def queue_backlog(env: dict, count: int) -> None:
-    """Store `count` comments and queue them for the workers, as posts would have."""
+def queue_backlog(env: dict, count: int, texts: TextSet) -> None:
+    """Store `count` comments of the text set and queue them for the workers, as posts would
+    have."""
     script = f"""
+import json, sys
 import django; django.setup()
 from django.db import transaction
 from civility.web.articles.models import Article
 from civility.web.comments import assessing
 from civility.web.comments.models import Comment
 article = Article.objects.get(slug={SLUG!r})
-texts = ["A considered remark number {{}} about the security talks.",
-         "You are an idiot, number {{}}, like everyone who agrees.",
-         "hmm, number {{}}: did anyone check the figures in the report?"]
+pool, template = json.load(sys.stdin), {texts.name == "template"!r}
+def text(i):
+    body = pool[i % len(pool)]
+    return body.format(n=i) if template else body
 for start in range(0, {count}, 5000):
     with transaction.atomic():
         batch = Comment.objects.bulk_create([
-            Comment(article=article, author_name=f"Backlog {{i}}", body=texts[i % 3].format(i))
+            Comment(article=article, author_name=f"Backlog {{i}}", body=text(i))
             for i in range(start, min({count}, start + 5000))])
         assessing.queue_comments(batch, fresh=True)
 """
-    subprocess.run([sys.executable, "-c", script], env=env, check=True)
+    subprocess.run(
+        [sys.executable, "-c", script], env=env, input=json.dumps(texts.pool), text=True, check=True
+    )
 
 
 def run_drain(args, env: dict) -> int:
     prepare_database(env, 0)
     started = time.perf_counter()
-    queue_backlog(env, args.drain)
+    queue_backlog(env, args.drain, args.text_set)
+    print(f"texts: {args.text_set.label}")
     print(f"stored and queued {args.drain} comments in {time.perf_counter() - started:.1f} s")
     workers = start_workers(env, args.assess_workers, args.worker_concurrency)
     try:
@@ -358,10 +373,7 @@ def run_bench(args, env: dict, data_dir: Path) -> int:
         )
 
         def post(n):
-            body = {
-                "author": f"Bench {n}",
-                "text": f"A considered remark number {n} about the security talks.",
-            }
+            body = {"author": f"Bench {n}", "text": args.text_set(n)}
             return "POST", api, json.dumps(body).encode()
 
         c, n = args.concurrency, args.requests
@@ -397,6 +409,7 @@ def run_bench(args, env: dict, data_dir: Path) -> int:
         "threads": args.threads,
         "concurrency": args.concurrency,
         "comments_on_page": args.comments,
+        "texts": args.text_set.label,
         "cpus": os.cpu_count(),
         "load_average_after": os.getloadavg(),
         "results": results,
@@ -408,6 +421,7 @@ def run_bench(args, env: dict, data_dir: Path) -> int:
         f"{database}, {args.workers} workers x {args.threads} threads, {args.concurrency} clients, "
         f"assessment {summary['assessment']}, {engine_line}"
     )
+    print(f"posted texts: {args.text_set.label}")
     header = ("scenario", "requests", "req/s", "p50 ms", "p99 ms", "req/CPU-s", "client CPU-s")
     print(f"{header[0]:<10}" + "".join(f"{h:>13}" for h in header[1:]) + "  statuses")
     for name, r in results.items():

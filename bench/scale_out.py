@@ -7,8 +7,10 @@ exactly one automatic decision where the policy decides, and nothing left waitin
       --database-url postgres://postgres@127.0.0.1:5432/postgres --redis-url redis://127.0.0.1:6379/9
 
 The engine is the shipped one unless --scripted-engine-ms is given (a scripted engine that
-sleeps that long per comment). tests/web/test_workers_live.py runs the same harness with a few
-hundred comments in the test suite. Prints the counts and the time each phase took."""
+sleeps that long per comment). What is posted is the realistic news mix unless `--texts
+template` (bench/texts.py); the texts are printed first. tests/web/test_workers_live.py runs
+the same harness with a few hundred template comments in the test suite. Prints the counts and
+the time each phase took."""
 
 from __future__ import annotations
 
@@ -27,17 +29,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from load import free_port, fresh_postgres_database, wait_until_up  # noqa: E402
+from texts import DEFAULT_DATA, TEXT_SETS, TextSet  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CIVILITY = str(Path(sys.executable).with_name("civility"))
 ARTICLES = ("talks", "budget", "derby")
-# What the scripted engine (and, for these texts, the shipped one) decides: approve, reject,
-# leave to a human.
-TEXTS = (
-    "A considered remark number {n} about the talks and what they mean for the region.",
-    "You are an idiot, number {n}, and so is everyone who agrees with you.",
-    "hmm, number {n}: I wonder whether anyone checked the figures in the report.",
-)
 
 
 class Cluster:
@@ -52,7 +48,11 @@ class Cluster:
         worker_concurrency: int = 2,
         scripted_engine_ms: float | None = None,
         extra_env: dict | None = None,
+        texts: TextSet | None = None,
     ):
+        # What post_comments posts: the template sentences unless given (the tests' scripted
+        # engine decides them by their words; the bench's command line defaults to news).
+        self.texts = texts or TextSet("template")
         self.data_dir = Path(tempfile.mkdtemp(prefix="civility-cluster-"))
         self.drop_database = None
         if database_url.startswith("postgres"):
@@ -197,7 +197,7 @@ class Cluster:
             for n in numbers:
                 port = self.servers[n % len(self.servers)][0]
                 slug = ARTICLES[n % len(ARTICLES)]
-                text = TEXTS[(n // len(ARTICLES)) % len(TEXTS)].format(n=n)
+                text = self.texts(n // len(ARTICLES), number=n)
                 body = json.dumps({"author": f"Reader {n}", "text": text}).encode()
                 status, answer = await http_post(port, f"/api/v1/articles/{slug}/comments", body)
                 if status == 201:
@@ -309,7 +309,9 @@ def run(args) -> int:
         worker_concurrency=args.concurrency,
         scripted_engine_ms=args.scripted_engine_ms,
         extra_env={"CIVILITY_ASSESS_LEASE": str(args.lease), "CIVILITY_SWEEP_AFTER": "10"},
+        texts=TextSet(args.texts, args.data),
     )
+    print(f"texts: {cluster.texts.label}", flush=True)
     import redis
 
     redis.Redis.from_url(args.redis_url).flushdb()
@@ -364,6 +366,10 @@ def main(argv=None) -> int:
     parser.add_argument("--lease", type=float, default=10)
     parser.add_argument("--scripted-engine-ms", type=float, default=None)
     parser.add_argument("--timeout", type=float, default=1800)
+    parser.add_argument(
+        "--texts", choices=TEXT_SETS, default="news", help="what is posted (bench/texts.py)"
+    )
+    parser.add_argument("--data", default=str(DEFAULT_DATA), help="the shared data sets (news)")
     return run(parser.parse_args(argv))
 
 
