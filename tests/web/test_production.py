@@ -60,12 +60,15 @@ def test_production_is_the_default_and_each_switch_can_be_turned_for_a_proxy(tmp
     assert settings_in_a_fresh_process(tmp_path, DEBUG="1").startswith("False True False 0 False")
 
 
+NEWSROOM = "https://news.example.org https://www.news.example.org"
+
+
 @pytest.mark.slow
 def test_check_deploy_runs_djangos_check_and_is_clean(tmp_path):
     key = secrets.token_urlsafe(50)
     done = subprocess.run(
         [CIVILITY, "check", "--deploy", "--fail-level", "WARNING"],
-        env=clean_env(tmp_path, SECRET_KEY=key),
+        env=clean_env(tmp_path, SECRET_KEY=key, CIVILITY_EMBED_ANCESTORS=NEWSROOM),
         capture_output=True,
         text=True,
     )
@@ -190,3 +193,46 @@ def test_swagger_ui_comes_from_the_package_not_a_cdn(client):
     assert sources and all(s.startswith("/static/") for s in sources), sources
     assert "/static/ninja/swagger-ui-bundle.js" in sources
     assert client.get("/static/ninja/swagger-ui-bundle.js").status_code == 200
+
+
+@pytest.mark.slow
+def test_check_deploy_warns_while_any_site_may_frame_the_embed(tmp_path):
+    """CIVILITY_EMBED_ANCESTORS defaults to `*`: fine for trying Civility, not for a site."""
+    key = secrets.token_urlsafe(50)
+    done = subprocess.run(
+        [CIVILITY, "check", "--deploy", "--fail-level", "WARNING"],
+        env=clean_env(tmp_path, SECRET_KEY=key),
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode != 0
+    assert "civility.W001" in done.stderr and "CIVILITY_EMBED_ANCESTORS" in done.stderr
+    # Without --fail-level the warning is shown and the check still passes.
+    done = subprocess.run(
+        [CIVILITY, "check", "--deploy"],
+        env=clean_env(tmp_path, SECRET_KEY=key, CIVILITY_EMBED_ANCESTORS="https:"),
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0 and "civility.W001" in done.stderr + done.stdout
+
+
+@pytest.mark.parametrize(
+    "ancestors, production, warned",
+    [
+        ("*", True, True),
+        ("https://news.example.org *", True, True),
+        ("https:", True, True),
+        ("https://*", True, True),
+        (NEWSROOM, True, False),
+        ("https://*.news.example.org", True, False),  # the newsroom's own subdomains
+        ("*", False, False),  # the demo and development
+    ],
+)
+def test_the_embed_ancestors_check(settings, ancestors, production, warned):
+    from civility.web.checks import embed_ancestors
+
+    settings.PRODUCTION = production
+    settings.CIVILITY_EMBED_ANCESTORS = ancestors
+    found = embed_ancestors(None)
+    assert [w.id for w in found] == (["civility.W001"] if warned else [])

@@ -1,7 +1,10 @@
 """`civility check --deploy`: Django's deployment checks plus the site's own."""
 
 from django.conf import settings
-from django.core.checks import Error, Tags, register
+from django.core.checks import Error, Tags, Warning, register
+
+# frame-ancestors sources that let any site frame the embed: the wildcard, and bare schemes.
+ANY_SITE = {"*", "http:", "https:", "http://*", "https://*"}
 
 
 @register(Tags.security, deploy=True)
@@ -27,6 +30,29 @@ def production_mode(app_configs, **kwargs):
                 hint="Unset both for a deployment: HSTS, the HTTPS redirect and secure cookies "
                 "come with production mode.",
                 id="civility.E002",
+            )
+        ]
+    return []
+
+
+@register(Tags.security, deploy=True)
+def embed_ancestors(app_configs, **kwargs):
+    """In production the embed should be framed by the newsroom's own pages only: with `*`, any
+    site can show the comment form in a frame of its own (clickjacking, comments posted under
+    someone else's article page)."""
+    if not getattr(settings, "PRODUCTION", False):
+        return []
+    sources = settings.CIVILITY_EMBED_ANCESTORS.split()
+    open_to_all = sorted(ANY_SITE.intersection(sources))
+    if open_to_all:
+        return [
+            Warning(
+                f"CIVILITY_EMBED_ANCESTORS lets any site frame the comments "
+                f"({' '.join(open_to_all)}).",
+                hint="Set it to the origins of your article pages, e.g. "
+                "CIVILITY_EMBED_ANCESTORS='https://news.example.org https://www.news.example.org' "
+                "(docs/embed.md).",
+                id="civility.W001",
             )
         ]
     return []
