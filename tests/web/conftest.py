@@ -15,6 +15,7 @@ from django.core.management.commands import flush as flush_command
 from django.db import connections
 
 from civility.web import degraded, ratelimit
+from civility.web.commenters import triggers as commenter_triggers
 from civility.web.comments import services, triggers
 from civility.web.comments.cache import forget_article
 
@@ -132,22 +133,23 @@ def _fast_password_hashing(settings):
 @pytest.fixture(autouse=True, scope="session")
 def _flush_may_clear_the_trail():
     """Flushing the test database (transactional tests, live servers) is the one time the
-    decision trail may be erased: lift the SQLite triggers around it. PostgreSQL's flush
-    uses TRUNCATE, which row triggers do not see."""
+    decision and sanction trails may be erased: lift the SQLite triggers around it.
+    PostgreSQL's flush uses TRUNCATE, which row triggers do not see."""
     original = flush_command.Command.handle
 
     def handle(self, **options):
         connection = connections[options.get("database", "default")]
         if connection.vendor != "sqlite":
             return original(self, **options)
+        modules = (triggers, commenter_triggers)
         with connection.cursor() as cursor:
-            for sql in triggers.drop_statements("sqlite"):
+            for sql in (s for m in modules for s in m.drop_statements("sqlite")):
                 cursor.execute(sql)
         try:
             return original(self, **options)
         finally:
             with connection.cursor() as cursor:
-                for sql in triggers.create_statements("sqlite"):
+                for sql in (s for m in modules for s in m.create_statements("sqlite")):
                     cursor.execute(sql)
 
     flush_command.Command.handle = handle

@@ -139,15 +139,23 @@ def test_record_decision_validates_and_checks_permission(post, moderator_user, r
     assert not comment.decisions.exists()
 
 
-def test_author_history_counts_other_comments_by_email_or_name_and_ip(post, moderator_user):
-    from civility.web.comments.services import author_history
+def test_author_history_counts_the_verified_commenter_or_name_and_ip(
+    article, fake_engine, moderator_user
+):
+    from civility.web.commenters.models import Commenter
+    from civility.web.comments.services import author_history, submit_comment
 
-    post("First, fine.", author="Dana", email="dana@example.org", ip="10.1.1.1")
-    post("Second: idiot.", author="Dana", email="DANA@example.org", ip="10.9.9.9")
-    post("hmm pending", author="Dana", email="dana@example.org", ip="10.1.1.2")
-    current = post(
-        "hmm, the one on the card", author="Dana", email="dana@example.org", ip="10.1.1.3"
-    )
+    dana = Commenter.objects.create(display_name="Dana", email="dana@example.org")
+
+    def post(text, author, email="", ip="10.0.0.1", commenter=None):
+        return submit_comment(article, author, email, text, ip=ip, commenter=commenter)
+
+    post("First, fine.", author="Dana", ip="10.1.1.1", commenter=dana)
+    post("Second: idiot.", author="Dana", ip="10.9.9.9", commenter=dana)
+    post("hmm pending", author="Dana", ip="10.1.1.2", commenter=dana)
+    # The same address typed without a verified session is not Dana's record.
+    post("Borrowed: fine.", author="Dana", email="dana@example.org", ip="10.4.4.4")
+    current = post("hmm, the one on the card", author="Dana", ip="10.1.1.3", commenter=dana)
     assert author_history(current) == (1, 1)
     anonymous = post("hmm no email", author="Eli", ip="10.2.2.2")
     post("Earlier from the same name and IP.", author="Eli", ip="10.2.2.2")

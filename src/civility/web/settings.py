@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "civility.web.articles",
     "civility.web.comments",
+    "civility.web.commenters",  # verified commenters, their sanctions (issue 16)
     "civility.web.moderation",
     "civility.web.api",
     "civility.web.perspective",
@@ -308,6 +309,21 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
+
+# E-mail (sign-in links to commenters): EMAIL_URL, e.g. smtp://user:password@host:587;
+# without it mails are printed to the console (the demo).
+from civility.web.commenters.email_url import email_settings  # noqa: E402
+
+globals().update(email_settings(os.environ.get("EMAIL_URL", "")))
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "comments@localhost")
+# Seconds a commenter's sign-in link stays valid; sign-in links per address per hour.
+CIVILITY_SIGN_IN_MAX_AGE = int(os.environ.get("CIVILITY_SIGN_IN_MAX_AGE", str(24 * 3600)))
+CIVILITY_SIGN_IN_MAILS = _limit("CIVILITY_SIGN_IN_MAILS", "3/3600")
+# Publisher single sign-on (JWT HS256): the secret shared with the CMS (empty: off), the
+# audience its tokens name, and the longest lifetime (exp - iat) accepted, in seconds.
+CIVILITY_SSO_SECRET = os.environ.get("CIVILITY_SSO_SECRET", "")
+CIVILITY_SSO_AUDIENCE = os.environ.get("CIVILITY_SSO_AUDIENCE", "civility")
+CIVILITY_SSO_MAX_AGE = int(os.environ.get("CIVILITY_SSO_MAX_AGE", "600"))
 
 # The moderation policy (TOML) overriding the engine's shipped defaults.
 CIVILITY_POLICY = os.environ.get("CIVILITY_POLICY") or None

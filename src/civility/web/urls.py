@@ -13,6 +13,7 @@ urlpatterns = [
     path("api/v1/", include("civility.web.api.urls")),
     path("", include("civility.web.perspective.urls")),
     path("moderation/", include("civility.web.moderation.urls")),
+    path("", include("civility.web.commenters.urls")),
     path("", include("civility.web.comments.urls")),
     path("", include("civility.web.articles.urls")),
 ]

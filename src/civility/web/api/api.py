@@ -17,11 +17,15 @@ from ninja.security import HttpBearer
 
 from civility.web import ratelimit
 from civility.web.articles.models import Article
+from civility.web.commenters import sanctions as commenter_sanctions
+from civility.web.commenters import sso as commenter_sso
+from civility.web.commenters.models import Commenter
 from civility.web.comments import cache as comment_cache
 from civility.web.comments import services
 from civility.web.comments.models import ACTION_STATUS, Comment
 from civility.web.comments.views import client_ip, public_parent
 from civility.web.errors import error_body
+from civility.web.moderation.commenters import history as commenter_history
 from civility.web.moderation.stats import PeriodFigures, language_stats
 from civility.web.text import MAX_ID
 
@@ -175,6 +179,12 @@ def post_comment(request, slug: str, payload: schemas.CommentIn):
         if parent is None:
             message = "parent: no published comment with this id under this article"
             return Status(400, {"error": message, "field": "parent"})
+    commenter = None
+    if payload.sso_token is not None:
+        try:
+            commenter = commenter_sso.exchange(payload.sso_token)
+        except commenter_sso.SSOError as exc:
+            return Status(400, {"error": f"sso_token: {exc.reason}", "field": "sso_token"})
     try:
         comment = services.submit_comment(
             article,
@@ -184,6 +194,7 @@ def post_comment(request, slug: str, payload: schemas.CommentIn):
             parent=parent,
             ip=client_ip(request),
             lang=payload.lang,
+            commenter=commenter,
         )
     except services.CommentError as exc:
         return Status(400, {"error": f"{exc.field}: {exc.message}", "field": exc.field})
@@ -476,3 +487,85 @@ def moderation_language_stats(
             ],
         },
     )
+
+
+def _sanction_out(sanction) -> dict:
+    return {
+        "id": sanction.pk,
+        "commenter": sanction.commenter_id,
+        "action": sanction.kind,
+        "reason": sanction.reason,
+        "until": sanction.until.isoformat() if sanction.until else None,
+        "actor": sanction.actor.get_username(),
+        "created": sanction.created.isoformat(),
+    }
+
+
+def _commenter_or_404(commenter_id: int):
+    commenter = Commenter.objects.filter(pk=commenter_id).first()
+    if commenter is None:
+        raise Http404("no commenter with this id")
+    return commenter
+
+
+@api.get(
+    "/moderation/commenters/{commenter_id}",
+    auth=bearer,
+    response={
+        200: schemas.CommenterOut,
+        400: schemas.Error,
+        401: schemas.Error,
+        403: schemas.Error,
+        404: schemas.Error,
+    },
+    summary="A verified commenter: history (approved, rejected by guideline) and sanctions",
+)
+def commenter_detail(request, commenter_id: int = Path(..., ge=1, le=MAX_ID)):
+    _require(request, permission="comments.moderate_comment")
+    commenter = _commenter_or_404(commenter_id)
+    figures = commenter_history(commenter)
+    current = commenter_sanctions.current(commenter)
+    return Status(
+        200,
+        {
+            "id": commenter.pk,
+            "name": commenter.shown_name,
+            "first_seen": commenter.first_seen.isoformat(),
+            "verified": bool(commenter.email or commenter.sso_subject),
+            "approved": figures["approved"],
+            "rejected": figures["rejected"],
+            "rejected_by_guideline": [
+                {"code": g["code"], "count": g["count"]} for g in figures["by_guideline"]
+            ],
+            "sanction": _sanction_out(current) if current else None,
+            "sanctions": [_sanction_out(s) for s in commenter.sanctions.select_related("actor")],
+        },
+    )
+
+
+@api.post(
+    "/moderation/commenters/{commenter_id}/sanctions",
+    auth=bearer,
+    response={
+        201: schemas.SanctionOut,
+        400: schemas.Error,
+        401: schemas.Error,
+        403: schemas.Error,
+        404: schemas.Error,
+        413: schemas.Error,
+    },
+    summary="Suspend (for `days`), ban (until lifted) or lift, with a reason; appended to "
+    "the commenter's sanctions trail",
+)
+def sanction_commenter(
+    request, payload: schemas.SanctionIn, commenter_id: int = Path(..., ge=1, le=MAX_ID)
+):
+    _require(request, permission="comments.moderate_comment")
+    commenter = _commenter_or_404(commenter_id)
+    try:
+        sanction = commenter_sanctions.record(
+            commenter, payload.action, payload.reason, request.auth, days=payload.days
+        )
+    except commenter_sanctions.SanctionError as exc:
+        return Status(400, {"error": f"{exc.field}: {exc.message}", "field": exc.field})
+    return Status(201, _sanction_out(sanction))

@@ -81,6 +81,12 @@ class CommentIn(Schema):
     lang: str | None = Field(
         None, pattern=LANGUAGE_CODE, description="optional language hint, e.g. 'ckb'"
     )
+    sso_token: str | None = Field(
+        None,
+        max_length=4096,
+        description="the publisher's single sign-on token (JWT HS256, used once): the comment "
+        "is linked to that commenter",
+    )
 
 
 class CommentCreated(Schema):
@@ -246,3 +252,38 @@ class LanguageStats(Schema):
     start: date = Field(..., description="first day of the first period")
     end: date = Field(..., description="today: the last period may be partial")
     languages: list[LanguageSeries]
+
+
+class SanctionIn(Schema):
+    action: Literal["suspend", "ban", "lift"]
+    reason: str = Field(..., min_length=1, max_length=1000)
+    days: int | None = Field(None, ge=1, le=3650, description="required to suspend")
+
+    _reason = field_validator("reason")(storable_text)
+
+
+class SanctionOut(Schema):
+    id: int
+    commenter: int
+    action: Literal["suspend", "ban", "lift"]
+    reason: str
+    until: str | None = Field(None, description="end of a suspension (ISO 8601)")
+    actor: str
+    created: str
+
+
+class GuidelineCount(Schema):
+    code: str
+    count: int
+
+
+class CommenterOut(Schema):
+    id: int
+    name: str
+    first_seen: str
+    verified: bool
+    approved: int
+    rejected: int
+    rejected_by_guideline: list[GuidelineCount]
+    sanction: SanctionOut | None = Field(None, description="the sanction in force, if any")
+    sanctions: list[SanctionOut]

@@ -30,6 +30,8 @@ from django.utils import timezone
 
 from civility.web import ratelimit
 from civility.web.articles.models import Article
+from civility.web.commenters import sanctions as commenter_sanctions
+from civility.web.commenters.models import Authorship
 from civility.web.text import MAX_ID, clean_name, storable_problem, visible_text_problem
 from civility.web.webhooks import events
 
@@ -61,6 +63,19 @@ class CommentError(ValueError):
         super().__init__(message)
         self.field = field
         self.message = message
+
+
+class CommenterRefused(CommentError):
+    """The commenter (or the verified e-mail given) is suspended or banned; `.sanction` says
+    which and until when."""
+
+    def __init__(self, sanction):
+        if sanction.until is not None:
+            message = f"this commenter is suspended until {sanction.until.isoformat()}"
+        else:
+            message = "this commenter is banned from commenting"
+        super().__init__("commenter", message)
+        self.sanction = sanction
 
 
 class DecisionError(ValueError):
@@ -146,12 +161,18 @@ def submit_comment(
     parent: Comment | None = None,
     ip: str | None = None,
     lang: str | None = None,
+    commenter=None,
 ) -> Comment:
     """Validate, rate-limit, store, assess; decide automatically when the policy is sure.
+    `commenter`: the verified Commenter posting (a signed-in browser), linked to the comment.
 
-    Raises CommentError (bad input) or ratelimit.RateLimited. An engine failure leaves the
-    comment stored and pending for a moderator, never lost."""
+    Raises CommentError (bad input; CommenterRefused for a suspended or banned commenter or
+    verified e-mail) or ratelimit.RateLimited. An engine failure leaves the comment stored and
+    pending for a moderator, never lost."""
     author, email, text = validate_comment(article, author, email, text, parent)
+    sanction = commenter_sanctions.in_force_for(commenter, email)
+    if sanction is not None:
+        raise CommenterRefused(sanction)
     ip_hash = hash_ip(ip)
     per_ip, per_author = _posting_limits()
     author_key = hashlib.sha256(author.casefold().encode()).hexdigest()[:32]
@@ -168,11 +189,16 @@ def submit_comment(
     )
     if assessing.in_workers():
         # No engine here: the comment waits for a worker, its row and message go with it.
-        if connection.vendor == "postgresql" and not events.subscribers("comment.created"):
+        if (
+            connection.vendor == "postgresql"
+            and commenter is None
+            and not events.subscribers("comment.created")
+        ):
             assessing.insert_and_queue(comment, lang or "")  # one statement, one round trip
         else:
             with transaction.atomic():
                 comment.save()
+                _link(comment, commenter)
                 assessing.queue_comments([comment], {comment.pk: lang or ""}, fresh=True, soon=True)
                 events.comment_created(comment)
         comment.__dict__["current_status"] = PENDING
@@ -189,6 +215,7 @@ def submit_comment(
     except Exception as exc:
         with transaction.atomic():
             comment.save()
+            _link(comment, commenter)
             events.comment_created(comment)
         log.error(
             "engine failed on comment %s (%s: %s); left pending for a moderator",
@@ -201,9 +228,16 @@ def submit_comment(
     comment.language = result.language
     with transaction.atomic():
         comment.save()
+        _link(comment, commenter)
         events.comment_created(comment)
         record_assessments([(comment, result)], moderator, fresh=True)
     return comment
+
+
+def _link(comment: Comment, commenter) -> None:
+    """Record who posted it (a row of its own: the comment is not written again)."""
+    if commenter is not None:
+        Authorship.objects.create(comment=comment, commenter=commenter)
 
 
 def record_assessments(pairs: list, moderator, fresh: bool = False) -> None:
@@ -439,11 +473,14 @@ def moderators_group():
 
 
 def author_history(comment: Comment) -> tuple[int, int]:
-    """(approved, rejected) counts of the same author's other comments. The author is known by
-    e-mail when given, else by name and IP hash together."""
+    """(approved, rejected) counts of the same author's other comments. The author is the
+    verified commenter when the comment is linked to one; otherwise name and IP hash together
+    (a typed e-mail proves nothing: anyone can type a regular's address)."""
     others = Comment.objects.exclude(pk=comment.pk)
-    if comment.author_email:
-        others = others.filter(author_email__iexact=comment.author_email)
+    link = Authorship.objects.filter(comment_id=comment.pk).values_list("commenter_id", flat=True)
+    commenter_id = link.first()
+    if commenter_id is not None:
+        others = others.filter(authorship__commenter_id=commenter_id)
     else:
         others = others.filter(author_name=comment.author_name, ip_hash=comment.ip_hash)
     counts = {APPROVED: 0, REJECTED: 0}
@@ -451,6 +488,11 @@ def author_history(comment: Comment) -> tuple[int, int]:
         if status in counts:
             counts[status] += 1
     return counts[APPROVED], counts[REJECTED]
+
+
+def comments_changed(article_id: int) -> None:
+    """The article's public comment list changed without a decision (an erased author)."""
+    _comments_changed(article_id)
 
 
 def _comments_changed(article_id: int) -> None:

@@ -17,7 +17,7 @@ from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import translation
+from django.utils import formats, timezone, translation
 from django.utils.cache import patch_vary_headers
 from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
@@ -29,13 +29,20 @@ from django.views.decorators.http import require_GET, require_POST
 
 from civility.web import ratelimit
 from civility.web.articles.models import Article
+from civility.web.commenters import identity
 from civility.web.i18n import NATIVE_DIGITS, chosen_language, local_digits, reader_language
 from civility.web.text import clean_name, has_control, has_visible, parse_id
 
 from . import cache as comment_cache
 from . import embed as embed_forms
 from .models import REJECTED, Comment
-from .services import MAX_AUTHOR_CHARS, MAX_COMMENT_CHARS, CommentError, submit_comment
+from .services import (
+    MAX_AUTHOR_CHARS,
+    MAX_COMMENT_CHARS,
+    CommenterRefused,
+    CommentError,
+    submit_comment,
+)
 from .status_json import status_json, wants_status_json
 
 log = logging.getLogger(__name__)
@@ -263,6 +270,15 @@ def reader_error(error: CommentError, values: dict) -> str:
     """What to tell a reader whose comment was refused, in their language. Worked out from
     what they sent (the service's own messages are English, for the API and the logs)."""
     field = error.field
+    if isinstance(error, CommenterRefused):
+        until = error.sanction.until
+        if until is None:
+            return _("You can no longer comment here: a moderator has banned you.")
+        return _("You cannot comment until %(date)s: a moderator has suspended you.") % {
+            "date": local_digits(
+                formats.date_format(timezone.localtime(until), "SHORT_DATETIME_FORMAT")
+            )
+        }
     if field == "article":
         return _("Comments are closed on this article.")
     if field == "author":
@@ -305,6 +321,7 @@ def _submit(request, article, *, embed: bool) -> HttpResponse:
     parent = None
     parent_id = request.POST.get("parent", "")
     template = "comments/embed.html" if embed else "articles/detail.html"
+    commenter = identity.session_commenter(request)
     try:
         if parent_id:
             # A pending or rejected comment is answered exactly like a missing one, so replies
@@ -319,7 +336,12 @@ def _submit(request, article, *, embed: bool) -> HttpResponse:
             values["text"],
             parent=parent,
             ip=client_ip(request),
+            commenter=commenter,
         )
+        if comment.author_email and commenter is None:
+            identity.send_sign_in_link(
+                request, comment.author_email, comment.author_name, comment.pk
+            )
     except CommentError as exc:
         message = reader_error(exc, values)
         return _form_again(request, article, template, values, exc.field, message, embed=embed)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import commenters, views
 
 app_name = "moderation"
 
@@ -13,6 +13,16 @@ urlpatterns = [
     path("bulk/", views.bulk_decide, name="bulk"),
     path("cards/", views.cards, name="cards"),
     path("live/", views.live_updates, name="live"),
+    path(
+        "commenters/<int:commenter_id>/",
+        views.moderator_required(commenters.commenter_page),
+        name="commenter",
+    ),
+    path(
+        "commenters/<int:commenter_id>/sanction/",
+        views.moderator_required(commenters.sanction),
+        name="sanction",
+    ),
     path("dashboard/", views.dashboard, name="dashboard"),
     path("preferences/", views.preferences, name="preferences"),
 ]

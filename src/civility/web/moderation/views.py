@@ -40,6 +40,7 @@ from civility.web.i18n import local_digits
 from civility.web.text import parse_id
 
 from . import charts, live
+from .commenters import card_commenter
 from .forms import (
     ORDER_RISK,
     REASON_CHOICES,
@@ -126,6 +127,7 @@ def _card(comment: Comment, order: str = "") -> dict:
         "assessment": assessment,
         "scores": [(code, REASON_LABELS.get(code, code), value) for code, value in scores],
         "history": {"approved": approved, "rejected": rejected},
+        "commenter": card_commenter(comment),
         "decisions": decisions,
         # The state a decision from this card is made on (services.record_decision).
         "decision_id": decisions[-1].pk if decisions else None,
