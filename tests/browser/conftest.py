@@ -81,25 +81,31 @@ def _restore_audit_guards():
     from django.contrib.auth.models import Group, Permission
     from django.db import connection
 
-    from civility.web.comments import triggers
-
     if connection.vendor == "sqlite":
         with connection.cursor() as cursor:
-            for sql in [*triggers.drop_statements("sqlite"), *triggers.create_statements("sqlite")]:
-                cursor.execute(sql)
+            for module in _trigger_modules():
+                for sql in [*module.drop_statements("sqlite"), *module.create_statements("sqlite")]:
+                    cursor.execute(sql)
     group, _ = Group.objects.get_or_create(name="Moderators")
     group.permissions.add(Permission.objects.get(codename="moderate_comment"))
+
+
+def _trigger_modules():
+    """The decision trail's triggers and the sanction trail's."""
+    from civility.web.commenters import triggers as commenter_triggers
+    from civility.web.comments import triggers
+
+    return (triggers, commenter_triggers)
 
 
 def _lift_sqlite_triggers():
     from django.db import connection
 
-    from civility.web.comments import triggers
-
     if connection.vendor == "sqlite":
         with connection.cursor() as cursor:
-            for sql in triggers.drop_statements("sqlite"):
-                cursor.execute(sql)
+            for module in _trigger_modules():
+                for sql in module.drop_statements("sqlite"):
+                    cursor.execute(sql)
 
 
 @pytest.fixture
