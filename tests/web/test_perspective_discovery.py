@@ -13,22 +13,14 @@ import pytest
 from googleapiclient import discovery
 from googleapiclient.errors import HttpError
 
-from civility.web.perspective import views
 from civility.web.perspective.models import ApiKey, FeedbackExample
 from civility.web.serving import redact
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_perspective_analyze import ScriptedModerator  # noqa: E402
+from test_perspective_analyze import engine  # noqa: E402, F401 - the scripted engine fixture
 
 DOCUMENT = "/$discovery/rest?version=v1alpha1"
 ANALYZE = "/v1alpha1/comments:analyze"
-
-
-@pytest.fixture
-def engine(monkeypatch):
-    moderator = ScriptedModerator()
-    monkeypatch.setattr(views, "_moderator", lambda: moderator)
-    return moderator
 
 
 @pytest.fixture
@@ -58,7 +50,8 @@ def google_client(server_url: str, key: str):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_googles_client_library_analyzes_suggests_and_gets_errors(server, engine):
+@pytest.mark.usefixtures("engine")
+def test_googles_client_library_analyzes_suggests_and_gets_errors(server):
     _, key = ApiKey.create("newsroom", qps=50)
     client = google_client(server.url, key)
 
@@ -154,7 +147,8 @@ BODY = json.dumps({"comment": {"text": "damn"}, "requestedAttributes": {"PROFANI
 
 
 @pytest.mark.django_db
-def test_the_key_may_come_in_the_x_goog_api_key_header(client, engine):
+@pytest.mark.usefixtures("engine")
+def test_the_key_may_come_in_the_x_goog_api_key_header(client):
     _, key = ApiKey.create("newsroom", qps=50)
     post = lambda path, **headers: client.post(  # noqa: E731
         path, BODY, content_type="application/json", **headers
