@@ -16,13 +16,16 @@ import hashlib
 import hmac
 import io
 import json
+import time
 
+import jwt
 import pytest
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.test import Client
 
 from civility.web.api.models import ApiToken
+from civility.web.commenters.models import Commenter
 from civility.web.comments.models import Comment
 from civility.web.perspective import views as perspective_views
 from civility.web.perspective.models import ApiKey
@@ -30,6 +33,7 @@ from civility.web.perspective.models import ApiKey
 pytestmark = pytest.mark.django_db
 
 CORAL_SECRET = "whsec_fuzz"
+SSO_SECRET = "a-shared-secret-for-the-fuzz-suite-0123456789"  # noqa: S105 - test only
 DEEP = 5000  # Python's json raises RecursionError from about 1,000 levels
 HOSTILE = [
     "\ud800",  # lone surrogate (sent as the JSON escape \ud800)
@@ -79,7 +83,9 @@ def world(article, fake_engine, moderator_user, monkeypatch, settings):
     approved = services.submit_comment(article, "Ann", "", "A fair point.", ip="10.0.0.1")
     pending = services.submit_comment(article, "Bob", "", "hmm maybe", ip="10.0.0.2")
     staff = User.objects.create_user("editor", "e@example.org", "pw-long-enough", is_staff=True)
+    settings.CIVILITY_SSO_SECRET = SSO_SECRET
     return {
+        "commenter": Commenter.objects.create(display_name="Dana", email="dana@example.org"),
         "article": article,
         "approved": approved,
         "pending": pending,
@@ -118,6 +124,16 @@ def json_doors(world) -> list[tuple[str, dict, dict]]:
                 "lang": "en",
             },
             {},
+        ),
+        (
+            f"/api/v1/articles/{slug}/comments",
+            {"author": "Ann", "text": "A fair point.", "sso_token": sso_token()},
+            {},
+        ),
+        (
+            f"/api/v1/moderation/commenters/{world['commenter'].pk}/sanctions",
+            {"action": "suspend", "reason": "Spam under three articles", "days": 3},
+            mod,
         ),
         (
             "/api/v1/assess",
@@ -165,6 +181,13 @@ def json_doors(world) -> list[tuple[str, dict, dict]]:
             {},
         ),
     ]
+
+
+def sso_token() -> str:
+    """A valid sign-on token (the first case spends it; the rest are replays)."""
+    now = int(time.time())
+    claims = {"sub": "fuzz", "name": "Fuzz", "aud": "civility", "iat": now, "exp": now + 60}
+    return jwt.encode({**claims, "jti": "fuzz-jti"}, SSO_SECRET, algorithm="HS256")
 
 
 def leaf_paths(value, prefix=()):
