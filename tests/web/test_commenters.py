@@ -322,6 +322,8 @@ def test_api_suspends_bans_lifts_and_shows_the_commenter(client, verified, api_t
         "application/json",
     )
     assert posted.status_code == 400 and posted.json()["field"] == "commenter"
+    queue = client.get("/api/v1/moderation/queue?status=all", **auth).json()["comments"]
+    assert [c["commenter"] for c in queue] == [verified.pk]
     assert client.get(url).status_code == 401
     assert client.get("/api/v1/moderation/commenters/999999", **auth).status_code == 404
 

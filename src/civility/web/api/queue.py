@@ -10,7 +10,9 @@ from civility.web.comments.services import author_history
 
 def queue_items(*, status, article, language, category, q, order, limit) -> list[dict]:
     comments = (
-        Comment.objects.with_status().with_decision_id().select_related("article", "assessment")
+        Comment.objects.with_status()
+        .with_decision_id()
+        .select_related("article", "assessment", "authorship")
     )
     if status == "auto":
         comments = comments.filter(decided_automatically=True)
@@ -33,6 +35,7 @@ def queue_items(*, status, article, language, category, q, order, limit) -> list
         if category and (assessment is None or float(assessment.categories.get(category, 0)) < 0.5):
             continue
         approved, rejected = author_history(comment)
+        link = getattr(comment, "authorship", None)  # the verified commenter, if any
         items.append(
             {
                 "id": comment.pk,
@@ -58,6 +61,8 @@ def queue_items(*, status, article, language, category, q, order, limit) -> list
                     "model_version": assessment.model_version,
                 },
                 "author_history": {"approved": approved, "rejected": rejected},
+                # GET /moderation/commenters/{id}: their history and sanctions.
+                "commenter": link.commenter_id if link is not None else None,
             }
         )
         if len(items) >= limit:
