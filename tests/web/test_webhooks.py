@@ -563,6 +563,9 @@ def test_the_pool_takes_up_deliveries_an_earlier_process_left_pending(
     """A process that stopped with deliveries on its schedule left them pending; the next
     pool to start sends those that are overdue, then every CIVILITY_SWEEP_AFTER / 2 s."""
     settings.CIVILITY_SWEEP_AFTER = 60
+    # One thread: SQLite's in-memory test database locks per table and does not wait, so two
+    # threads marking their deliveries at the same instant fail one of them (seen under load).
+    settings.CIVILITY_WEBHOOK_THREADS = 1
     listener = receiver()
     hook = Webhook.objects.create(url=listener.url, events=["comment.approved"])
     left = pending_delivery(hook, payload='{"left": true}')
