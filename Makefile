@@ -41,9 +41,11 @@ messages: setup
 browser-deps:
 	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# lint-imports: the layering contract in pyproject.toml (docs/architecture.md).
 lint: setup
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/lint-imports
 
 # CIVILITY_REQUIRE_SERVICES=1: a test skipped for anything missing (Redis, PostgreSQL,
 # Chromium, a package) fails the run; the one intended skip is `postgres_only` tests in the

@@ -13,7 +13,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from civility.web.api.models import ApiToken
-from civility.web.articles import views as article_views
+from civility.web.comments import article_pages as article_views
 from civility.web.comments import cache as comment_cache
 from civility.web.comments.models import Comment, Decision
 from civility.web.perspective import views as perspective_views

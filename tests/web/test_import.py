@@ -17,6 +17,7 @@ from django.core.management.base import CommandError
 from django.db import IntegrityError, transaction
 
 from civility import imports
+from civility.web import events
 from civility.web.articles.models import Article
 from civility.web.comments import importing, services
 from civility.web.comments.models import (
@@ -26,7 +27,6 @@ from civility.web.comments.models import (
     Comment,
     Decision,
 )
-from civility.web.webhooks import events
 
 pytestmark = pytest.mark.django_db
 
@@ -43,7 +43,7 @@ def run_import(*args) -> tuple[str, str]:
 def no_engine_no_events(fake_engine, monkeypatch):
     """Fails the test if an import reaches the engine or announces anything."""
     emitted = []
-    monkeypatch.setattr(events, "_emit", lambda event, items: emitted.append(event))
+    monkeypatch.setattr(events, "emit", lambda event, items: emitted.append(event))
     yield emitted
     assert fake_engine.calls == []
     assert emitted == []

@@ -245,3 +245,45 @@ def detect_language(text: str, hint: str | None = None) -> str:
     if arabic >= latin:
         return _arabic_script_language(sample, arabic)
     return _latin_language(sample, latin)
+
+
+def _script(text: str) -> str | None:
+    """'latin' or 'arabic' by the letters the text is mostly written in, else None."""
+    letters = latin = arabic = 0
+    for ch in text:
+        if ch.isalpha():
+            letters += 1
+            if ch < "\u0250":
+                latin += 1
+            elif (
+                "\u0600" <= ch <= "\u06ff"
+                or "\u0750" <= ch <= "\u08ff"
+                or "\ufb50" <= ch <= "\ufeff"
+            ):
+                arabic += 1
+    if letters and latin >= 0.8 * letters:
+        return "latin"
+    if letters and arabic >= 0.8 * letters:
+        return "arabic"
+    return None
+
+
+SCRIPT_OF_LANGUAGE = {
+    "en": "latin",
+    "tr": "latin",
+    "kmr": "latin",
+    "ar": "arabic",
+    "fa": "arabic",
+    "ckb": "arabic",
+}
+
+
+def hinted_language(text: str, hint: str | None) -> str:
+    """The language of `text`, as the moderator and the training see it. The caller's hint is
+    trusted only where the text is written in that language's script: a hint must not turn,
+    say, Russian into "English" and so lift the rule that unmodelled languages are never
+    approved automatically."""
+    hinted = detect_language(text, hint=hint) if hint else None
+    if hinted and _script(text) == SCRIPT_OF_LANGUAGE.get(hinted):
+        return hinted
+    return detect_language(text)

@@ -14,7 +14,8 @@ import numpy as np
 
 from .assessment import Assessment, Span
 from .cascade import Cascade
-from .language import detect_language, preload
+from .language import hinted_language as _language
+from .language import preload
 from .policy import Policy
 from .relevance import RelevanceScorer
 from .scoring import CategoryScorer, preload_rules
@@ -294,47 +295,6 @@ def _require_unicode(value: str, field: str) -> None:
         value.encode("utf-8")
     except UnicodeEncodeError:
         raise InputError(f"{field} contains invalid Unicode (a lone surrogate)") from None
-
-
-def _script(text: str) -> str | None:
-    """'latin' or 'arabic' by the letters the text is mostly written in, else None."""
-    letters = latin = arabic = 0
-    for ch in text:
-        if ch.isalpha():
-            letters += 1
-            if ch < "\u0250":
-                latin += 1
-            elif (
-                "\u0600" <= ch <= "\u06ff"
-                or "\u0750" <= ch <= "\u08ff"
-                or "\ufb50" <= ch <= "\ufeff"
-            ):
-                arabic += 1
-    if letters and latin >= 0.8 * letters:
-        return "latin"
-    if letters and arabic >= 0.8 * letters:
-        return "arabic"
-    return None
-
-
-SCRIPT_OF_LANGUAGE = {
-    "en": "latin",
-    "tr": "latin",
-    "kmr": "latin",
-    "ar": "arabic",
-    "fa": "arabic",
-    "ckb": "arabic",
-}
-
-
-def _language(text: str, hint: str | None) -> str:
-    """The caller's language hint is trusted only where the text is written in that
-    language's script: a hint must not turn, say, Russian into "English" and so lift the rule
-    that unmodelled languages are never approved automatically."""
-    hinted = detect_language(text, hint=hint) if hint else None
-    if hinted and _script(text) == SCRIPT_OF_LANGUAGE.get(hinted):
-        return hinted
-    return detect_language(text)
 
 
 @lru_cache(maxsize=1)

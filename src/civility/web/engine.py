@@ -27,6 +27,15 @@ _lock = threading.Lock()
 RECHECK_SECONDS = 1.0
 
 
+def model_store():
+    """This site's model store (`<CIVILITY_DATA_DIR>/models`, shared by the service, the
+    workers and the CLI). It lives here, below the learning app, so that this module never
+    imports the app (learning.services imports this module)."""
+    from civility.engine.learning import ModelStore
+
+    return ModelStore(settings.DATA_DIR)
+
+
 def base_moderator() -> Moderator:
     """The shipped engine under the newsroom's policy, without any learnt version."""
     global _base
@@ -50,8 +59,6 @@ def get_moderator() -> Moderator:
     now = time.monotonic()
     if _current is not None and now - _checked_at < RECHECK_SECONDS:
         return _current
-    from civility.web.learning.services import model_store
-
     store = model_store()
     with _lock:
         _checked_at = now

@@ -15,7 +15,7 @@ urlpatterns = [
     path("moderation/", include("civility.web.moderation.urls")),
     path("", include("civility.web.commenters.urls")),
     path("", include("civility.web.comments.urls")),
-    path("", include("civility.web.articles.urls")),
+    path("", include("civility.web.comments.article_urls")),
 ]
 
 # JSON doors get their JSON error shape for these too (civility.web.errors).

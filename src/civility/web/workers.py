@@ -1,6 +1,11 @@
 """The Celery application: assessment batches and webhook deliveries run in `civility worker`
 processes, with Redis (REDIS_URL) as the broker. Configuration is Django's settings named
-CELERY_* (settings.py); tasks live in comments/tasks.py and webhooks/tasks.py."""
+CELERY_* (settings.py).
+
+This module imports no app code (the layering contract in pyproject.toml checks it): the
+tasks are discovered in each installed app's `tasks.py`, and the sweeper calls the `sweep()`
+method of each installed app's AppConfig that has one (comments: stale waiting comments;
+webhooks: overdue deliveries). Apps send tasks by name (`app.send_task`)."""
 
 from __future__ import annotations
 
@@ -15,7 +20,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "civility.web.settings")
 
 app = Celery("civility")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["civility.web.comments", "civility.web.webhooks", "civility.web.learning"])
+app.autodiscover_tasks()  # every installed app's tasks.py
 
 ASSESS_QUEUE = "civility.assess"
 WEBHOOK_QUEUE = "civility.webhooks"
@@ -55,26 +60,40 @@ def _sweeper() -> None:
     from django.core.cache import cache
     from django.db import close_old_connections
 
-    from civility.web.comments import assessing
-    from civility.web.webhooks import delivery
-
     period = sweep_every()
     while not _stop.is_set():
         try:
             if cache.add("civility:sweep-lock", os.getpid(), timeout=max(1, int(period * 0.9))):
-                requeued = assessing.sweep()
-                resent = delivery.sweep()
-                if requeued or resent:
-                    log.warning(
-                        "sweeper: %d assessment message(s) and %d webhook delivery(ies) requeued",
-                        requeued,
-                        resent,
-                    )
+                sweep_apps()
         except Exception:  # the next period tries again; a worker must not die of it
             log.exception("sweeper failed")
         finally:
             close_old_connections()
         _stop.wait(period)
+
+
+def sweepers() -> list:
+    """The installed apps whose AppConfig has a `sweep()`: it sends again what a lost message
+    left behind and returns how many messages it sent."""
+    from django.apps import apps
+
+    return [config for config in apps.get_app_configs() if callable(getattr(config, "sweep", None))]
+
+
+def sweep_apps() -> dict[str, int]:
+    """One sweep of every app that has one; the messages each sent again, by app label. One
+    app's failure does not stop the others' sweeps."""
+    sent: dict[str, int] = {}
+    for config in sweepers():
+        try:
+            sent[config.label] = config.sweep()
+        except Exception:
+            log.exception("sweeper of %s failed", config.label)
+    if any(sent.values()):
+        log.warning(
+            "sweeper requeued: %s", ", ".join(f"{label} {n}" for label, n in sent.items() if n)
+        )
+    return sent
 
 
 @worker_ready.connect

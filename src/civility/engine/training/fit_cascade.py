@@ -38,7 +38,7 @@ from ..cascade import (
     thin_head,
 )
 from ..encoder import SHIPPED_ENCODER, EncoderScorer, sigmoid
-from ..moderator import _language
+from ..language import hinted_language as _language
 from ..scoring import CategoryScorer
 from ..text import normalize
 from . import datasets, threat_set

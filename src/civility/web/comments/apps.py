@@ -18,3 +18,9 @@ class CommentsConfig(AppConfig):
         post_save.connect(
             lambda sender, instance, **kw: forget_article(instance.pk), sender=Article, weak=False
         )
+
+    def sweep(self) -> int:
+        """The workers' sweeper (workers.sweep_apps): stale waiting comments queued again."""
+        from .assessing import sweep
+
+        return sweep()

@@ -1,11 +1,15 @@
+"""The site's front page and an article's page with its comments. Here in the comments app,
+not in articles: the page is the comments' (render_comment_page), and the articles app stays
+below comments (comments import Article; articles import nothing of comments)."""
+
 from django.http import Http404
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from civility.web.comments.cache import get_article
-from civility.web.comments.views import render_comment_page
+from civility.web.articles.models import Article
 
-from .models import Article
+from .cache import get_article
+from .views import render_comment_page
 
 
 @require_GET

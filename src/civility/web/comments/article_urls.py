@@ -1,8 +1,8 @@
 from django.urls import path
 
-from . import views
+from . import article_pages as views
 
-app_name = "articles"
+app_name = "articles"  # the URL names stay articles:home, articles:detail
 
 urlpatterns = [
     path("", views.home, name="home"),

@@ -28,15 +28,14 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from civility.web import ratelimit
+from civility.web import events, ratelimit
 from civility.web.articles.models import Article
 from civility.web.commenters import sanctions as commenter_sanctions
 from civility.web.commenters.models import Authorship
 from civility.web.text import MAX_ID, clean_name, storable_problem, visible_text_problem
-from civility.web.webhooks import events
 
-from . import assessing
 from . import cache as article_cache
+from . import queueing
 from .models import (
     ACTION_STATUS,
     APPROVE,
@@ -187,19 +186,19 @@ def submit_comment(
         body=text,
         ip_hash=ip_hash,
     )
-    if assessing.in_workers():
+    if queueing.in_workers():
         # No engine here: the comment waits for a worker, its row and message go with it.
         if (
             connection.vendor == "postgresql"
             and commenter is None
-            and not events.subscribers("comment.created")
+            and not events.listened(events.CREATED)
         ):
-            assessing.insert_and_queue(comment, lang or "")  # one statement, one round trip
+            queueing.insert_and_queue(comment, lang or "")  # one statement, one round trip
         else:
             with transaction.atomic():
                 comment.save()
                 _link(comment, commenter)
-                assessing.queue_comments([comment], {comment.pk: lang or ""}, fresh=True, soon=True)
+                queueing.queue_comments([comment], {comment.pk: lang or ""}, fresh=True, soon=True)
                 events.comment_created(comment)
         comment.__dict__["current_status"] = PENDING
         comment.__dict__["being_assessed_now"] = True
@@ -292,7 +291,7 @@ def record_assessments(pairs: list, moderator, fresh: bool = False) -> None:
             comment.__dict__["current_status"] = ACTION_STATUS[result.decision]
         comment.__dict__["being_assessed_now"] = False
     Assessment.objects.bulk_create(created)
-    record_shadows(pairs)  # a candidate version's view, while one is in shadow
+    events.assessed(pairs)  # the learning app keeps a shadow version's view, if one runs
     for language, comment_ids in languages.items():
         Comment.objects.filter(pk__in=comment_ids).update(language=language)
     Decision.objects.bulk_create(decisions)
@@ -304,12 +303,6 @@ def record_assessments(pairs: list, moderator, fresh: bool = False) -> None:
     decided_now = {d.comment_id for d in decisions}
     events.decided(decisions)
     events.needs_review([c for c, _ in pairs if c.pk not in decided and c.pk not in decided_now])
-
-
-def record_shadows(pairs) -> None:
-    from civility.web.learning.shadow import record_shadows as record
-
-    record(pairs)
 
 
 def _assessment_fields(result) -> dict:

@@ -5,7 +5,7 @@ from civility.web.workers import app
 from . import assessing
 
 
-@app.task(name="civility.assess")
+@app.task(name=assessing.ASSESS_TASK)
 def assess(comment_ids: list[int]) -> int:
     """Assess these comments, filling the batch with others waiting; the number stored."""
     return assessing.assess_batch(prefer=comment_ids)

@@ -6,17 +6,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from django.conf import settings
-
-from civility.engine.learning import Example, LearnSettings, ModelStore, learn
+from civility.engine.learning import Example, LearnSettings, learn
 from civility.engine.learning.examples import latest_per_key
 from civility.engine.learning.features import compute_features
+from civility.web.engine import base_moderator, model_store  # model_store: callers use it here
 
 log = logging.getLogger(__name__)
-
-
-def model_store() -> ModelStore:
-    return ModelStore(settings.DATA_DIR)
 
 
 def human_examples(limit: int | None = None) -> list[Example]:
@@ -69,8 +64,6 @@ def run_learning(
     """Learn a candidate from every human decision (with the shipped model's public data mixed
     in and judging it too, when `shipped_data_dir` is given), store it, and promote it if asked
     and it is worse in no language. Raises ValueError when there is too little to learn from."""
-    from civility.web.engine import base_moderator
-
     examples = human_examples(limit)
     if len(examples) < min_examples:
         raise NotEnoughDecisions(

@@ -1,10 +1,7 @@
-"""Events for webhooks: called by the comment services inside the transaction that makes the
-change; the deliveries are stored in it and sent after it commits (none if it rolls back).
-
-comment.created       a comment was stored (before any assessment)
-comment.approved      a decision approved it (the policy's or a moderator's)
-comment.rejected      a decision rejected it
-comment.needs_review  its assessment landed and the policy left it to the moderators"""
+"""Webhooks' subscriber to the comment lifecycle's event stream (civility.web.events,
+subscribed in apps.py): called inside the transaction that makes the change, it stores the
+deliveries in it; they are sent after it commits (none if it rolls back). The events are
+listed in civility.web.events."""
 
 from __future__ import annotations
 
@@ -13,6 +10,8 @@ import threading
 import time
 
 from django.db import transaction
+
+from civility.web import events as lifecycle
 
 from .models import Delivery, Webhook
 
@@ -43,18 +42,18 @@ def subscribers(event: str) -> list[int]:
     return [pk for pk, events in hooks if event in events]
 
 
-def comment_created(comment) -> None:
-    _emit("comment.created", [(comment, None)])
+def wants(event: str) -> bool:
+    return event in lifecycle.EVENTS and bool(subscribers(event))
 
 
-def needs_review(comments) -> None:
-    _emit("comment.needs_review", [(c, None) for c in comments])
+def forget_changed(sender, **kwargs) -> None:
+    """A webhook saved or deleted: this process sees the change at once, the others within
+    SUBSCRIBERS_TTL seconds (a post_save / post_delete receiver, connected in apps.py)."""
+    forget_subscribers()
 
 
-def decided(decisions) -> None:
-    """Approvals and rejections, automatic or by a moderator."""
-    for action, event in (("approve", "comment.approved"), ("reject", "comment.rejected")):
-        _emit(event, [(d.comment, d) for d in decisions if d.action == action])
+def handle(event: str, items) -> None:
+    _emit(event, items)
 
 
 def _emit(event: str, items) -> None:

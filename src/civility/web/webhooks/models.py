@@ -10,7 +10,9 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-EVENTS = ("comment.created", "comment.approved", "comment.rejected", "comment.needs_review")
+from civility.web.events import EVENTS  # noqa: F401 - the events a webhook may choose
+
+from .safety import UnsafeURL, check_url
 
 
 def new_secret() -> str:
@@ -43,15 +45,10 @@ class Webhook(models.Model):
     def __str__(self) -> str:
         return self.url
 
-    def save(self, *args, **kwargs):
-        super().save(*args, **kwargs)
-        from .events import forget_subscribers
-
-        forget_subscribers()  # this process sees the change at once, the others within seconds
+    # A save or delete is seen at once by this process's subscriber list, and by the others
+    # within seconds: events.forget_changed, connected to post_save and post_delete in apps.py.
 
     def clean(self) -> None:
-        from .delivery import UnsafeURL, check_url
-
         try:
             check_url(self.url)
         except UnsafeURL as exc:

@@ -6,7 +6,7 @@ from civility.web.workers import app
 from . import delivery
 
 
-@app.task(name="civility.deliver_webhook", bind=True, max_retries=None)
+@app.task(name=delivery.DELIVER_TASK, bind=True, max_retries=None)
 def deliver(self, delivery_id: int) -> None:
     delay = delivery.attempt(delivery_id)
     if delay is not None:
