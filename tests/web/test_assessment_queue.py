@@ -253,14 +253,17 @@ import json, sys, time
 import django
 django.setup()
 from civility.web.comments import assessing
-start = float(sys.argv[1])
-time.sleep(max(0.0, start - time.time()))
+from civility.web.comments.models import AwaitingAssessment
+AwaitingAssessment.objects.exists()  # connected before the start
+print("ready", flush=True)
+sys.stdin.readline()  # both start on the same "go"
 claimed = []
 while True:
     _, ids = assessing.claim(4)
     if not ids:
         break
     claimed.extend(ids)
+    time.sleep(0.002)  # a loaded machine may run one worker alone for a while: let both claim
 print(json.dumps(claimed))
 """
 
@@ -298,17 +301,22 @@ def test_two_worker_processes_claiming_at_once_never_claim_the_same_comment():
             "article_id=article.pk) for c in comments])\n"
         )
         subprocess.run([sys.executable, "-c", store], env=env, check=True)
-        start = f"{time.time() + 4:.3f}"  # both have imported Django by then
         workers = [
             subprocess.Popen(
-                [sys.executable, "-c", CLAIMING_WORKER, start],
+                [sys.executable, "-c", CLAIMING_WORKER],
                 env=env,
+                stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 text=True,
             )
             for _ in range(2)
         ]
+        for worker in workers:
+            assert worker.stdout.readline().strip() == "ready", worker.stderr.read()[-2000:]
+        for worker in workers:
+            worker.stdin.write("go\n")
+            worker.stdin.flush()
         outputs = [worker.communicate(timeout=120) for worker in workers]
         ids = [int(i) for (i,) in cluster.query("SELECT id FROM comments_comment")]
         attempts = cluster.query("SELECT DISTINCT attempts FROM comments_awaitingassessment")
