@@ -9,7 +9,8 @@ Isso runs from a bench-only virtual environment (never the project's):
 Isso: SQLite, moderation on, its rate-limit guard off (the client is one IP), gunicorn -w 4
 --preload, POST /new?uri=/bench. Civility: bench/load.py's post scenario with --redis-url
 (assessment in workers, one `civility worker`), on SQLite and on PostgreSQL. Each side gets
---post-requests posts from --concurrency clients; the table gives req/s, p99 and the ratio."""
+--post-requests posts from --concurrency clients; the table gives req/s, p99 and the ratio. Both
+get the same texts: the realistic news mix unless `--texts template` (bench/texts.py)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from load import free_port, measured, scenario, wait_until_up  # noqa: E402
+from texts import DEFAULT_DATA, TEXT_SETS, TextSet  # noqa: E402
 
 ISSO_CONFIG = """[general]
 dbpath = {db}
@@ -39,7 +41,7 @@ listen = http://127.0.0.1:{port}/
 """
 
 
-def isso_posting(venv: Path, requests: int, concurrency: int) -> dict:
+def isso_posting(venv: Path, requests: int, concurrency: int, texts: TextSet) -> dict:
     folder = Path(tempfile.mkdtemp(prefix="isso-bench-"))
     port = free_port()
     config = folder / "isso.cfg"
@@ -63,7 +65,7 @@ def isso_posting(venv: Path, requests: int, concurrency: int) -> dict:
         wait_until_up(port, server)
 
         def post(n):
-            body = {"author": f"Bench {n}", "title": "Bench", "text": f"A remark number {n}."}
+            body = {"author": f"Bench {n}", "title": "Bench", "text": texts(n)}
             return "POST", "/new?uri=%2Fbench", json.dumps(body).encode()
 
         asyncio.run(scenario("127.0.0.1", port, concurrency, 100, post))  # warm up
@@ -93,6 +95,10 @@ def civility_posting(args, database_url: str) -> dict:
         str(args.concurrency),
         "--workers",
         str(args.workers),
+        "--texts",
+        args.texts,
+        "--data",
+        args.data,
     ]
     if database_url:
         command += ["--database-url", database_url]
@@ -110,12 +116,16 @@ def main(argv=None) -> int:
     parser.add_argument("--post-requests", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--workers", type=int, default=2, help="civility serve workers")
+    parser.add_argument("--texts", choices=TEXT_SETS, default="news", help="bench/texts.py")
+    parser.add_argument("--data", default=str(DEFAULT_DATA), help="the shared data sets (news)")
     args = parser.parse_args(argv)
+    texts = TextSet(args.texts, args.data)
+    print(f"texts: {texts.label}")
 
     started = time.time()
     rows = {
         "isso 0.14 (sqlite, gunicorn -w 4 --preload)": isso_posting(
-            args.isso_venv, args.post_requests, args.concurrency
+            args.isso_venv, args.post_requests, args.concurrency, texts
         ),
         "civility + worker (sqlite)": civility_posting(args, ""),
         "civility + worker (postgresql)": civility_posting(args, args.database_url),
