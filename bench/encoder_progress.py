@@ -22,27 +22,12 @@ os.environ.setdefault("OMP_NUM_THREADS", "2")
 
 
 def logits_of(state: Path, texts: list[str]):
-    import numpy as np
-    import torch
+    from civility.engine.training import encoder
 
-    from civility.engine.encoder import pad_batch
-    from civility.engine.training import encoder, resumable
-
-    config = resumable.RunConfig.read(state / "run.json")
-    payload = torch.load(state / "checkpoint.pt", map_location="cpu", weights_only=False)
-    model = encoder.EncoderClassifier.build(config.layers, 7)
-    model.load_state_dict(payload["trainable"], strict=False)
-    model.eval()
+    model, config, payload = encoder.load_run(state)
     tokenizer = encoder.load_tokenizer()
     ids = [e.ids for e in tokenizer.encode_batch([encoder.prepare_text(t) for t in texts])]
-    out = np.zeros((len(texts), 7), np.float32)
-    order = np.argsort([len(x) for x in ids], kind="stable")
-    with torch.inference_mode():
-        for start in range(0, len(order), 64):
-            batch = order[start : start + 64]
-            padded, mask = pad_batch([ids[i] for i in batch])
-            out[batch] = model(torch.from_numpy(padded), torch.from_numpy(mask)).numpy()
-    return out, int(payload["step"]), config
+    return encoder.predict_logits(model, ids), int(payload["step"]), config
 
 
 def auc(y, s):

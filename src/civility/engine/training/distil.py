@@ -17,21 +17,19 @@ Export and cascade fit then run as for the teacher (encoder_tier.py).
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import numpy as np
 
 from . import encoder, resumable
-from .datasets import TARGETS, Row
+from .datasets import Row
 
 
 def teacher_logits(teacher_state: Path, rows: list[Row], out: Path, log=print) -> np.ndarray:
     """rows x heads logits of the teacher in `teacher_state`, cached in `out`."""
     import torch
 
-    config = resumable.RunConfig.read(teacher_state / "run.json")
-    payload = torch.load(teacher_state / "checkpoint.pt", map_location="cpu", weights_only=False)
+    model, config, payload = encoder.load_run(teacher_state)
     texts = [encoder.prepare_text(r.text) for r in rows]
     stamp = {
         "teacher_step": int(payload["step"]),
@@ -43,9 +41,6 @@ def teacher_logits(teacher_state: Path, rows: list[Row], out: Path, log=print) -
         if json.loads(saved_stamp.read_text("utf-8")) == stamp:
             return np.load(saved)
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    model = encoder.EncoderClassifier.build(config.layers, len(TARGETS))
-    model.load_state_dict(payload["trainable"], strict=False)
-    model = model.to(device).eval()
     tokenizer = encoder.load_tokenizer()
     encodings = [e.ids for e in tokenizer.encode_batch(texts)]
     keys = [resumable.text_key(t) for t in texts]
@@ -53,24 +48,10 @@ def teacher_logits(teacher_state: Path, rows: list[Row], out: Path, log=print) -
     if config.frozen_layers:
         cache = resumable.LayerCache(teacher_state / f"cache-L{config.frozen_layers}")
         encoder.build_cache(cache, keys, encodings, config.frozen_layers, device, log)
-    logits = np.zeros((len(rows), len(TARGETS)), np.float32)
-    order = np.argsort([len(ids) for ids in encodings], kind="stable")
-    started = time.perf_counter()
     log(f"teacher logits for {len(rows)} rows (step {payload['step']})")
-    with torch.inference_mode():
-        for start in range(0, len(order), 128):
-            batch = order[start : start + 128]
-            if cache is not None:
-                hidden, mask = encoder._cached_batch(cache, keys, batch, device)
-                out_batch = encoder.forward_upper(model, hidden, mask, config.frozen_layers)
-            else:
-                ids, mask = encoder.pad_batch([encodings[i] for i in batch])
-                out_batch = model(
-                    torch.from_numpy(ids).to(device), torch.from_numpy(mask).to(device)
-                )
-            logits[batch] = out_batch.float().cpu().numpy()
-            if start // 128 % 100 == 0:
-                log(f"  {start + len(batch)}/{len(rows)} ({time.perf_counter() - started:.0f} s)")
+    logits = encoder.predict_logits(
+        model, encodings, device, cache, keys, config.frozen_layers, log=log
+    )
     out.mkdir(parents=True, exist_ok=True)
     tmp = out / "teacher_logits.tmp.npy"
     np.save(tmp, logits)

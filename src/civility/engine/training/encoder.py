@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from ..encoder import model_text, pad_batch
-from . import resumable
+from . import resumable, threat_set
 from .datasets import TARGETS, UNKNOWN, Row
 
 SEED = 20261129
@@ -54,7 +54,7 @@ SOURCE_WEIGHT = {
     "offenseval_tr": 1.8,
     "pars_off": 1.6,
     # Our own threat and intimidation set (training/threats): half threats, half hard negatives.
-    "threat_set": 0.8,
+    threat_set.SOURCE: 0.8,
 }
 # Rare positives are drawn this many times more often than their source's other rows.
 RARE_BOOST = {"threat": 8.0, "promotion": 3.0}
@@ -72,7 +72,7 @@ def draw_weights(rows: list[Row]) -> np.ndarray:
     weights = np.array([SOURCE_WEIGHT.get(r.source, 1.0) / counts[r.source] for r in rows])
     for category, boost in RARE_BOOST.items():
         # The threat set keeps its own balance: its hard negatives matter as much as its threats.
-        boosted = [r.labels[category] == 1 and r.source != "threat_set" for r in rows]
+        boosted = [r.labels[category] == 1 and r.source != threat_set.SOURCE for r in rows]
         weights *= np.where(boosted, boost, 1.0)
     return weights / weights.sum()
 
@@ -221,7 +221,7 @@ def train(
         weights, lengths, config.planned_steps, batch_size, SEED, start_step=step + 1
     )
     with stop, open(state / "trace.jsonl", "a", encoding="utf-8") as trace:
-        for step, picked in plan:  # noqa: B007 (step is the last one taken, read below)
+        for step, picked in plan:
             scale = resumable.lr_scale(step, config.planned_steps)
             for group, lr in zip(optimizer.param_groups, base_lr, strict=True):
                 group["lr"] = lr * scale
@@ -427,15 +427,50 @@ def _optimise(model, optimizer, logits, y, device, soft=None) -> float:
     return float(loss.detach())
 
 
-def write_checkpoint(state: Path, out: Path) -> dict:
-    """The run's current weights as a full checkpoint (encoder.pt + encoder.json), the form
-    export_encoder reads."""
+def load_run(state: Path):
+    """(model with the run's current weights, the run's settings, its checkpoint)."""
     import torch
 
     config = resumable.RunConfig.read(state / "run.json")
     payload = torch.load(state / "checkpoint.pt", map_location="cpu", weights_only=False)
     model = EncoderClassifier.build(config.layers, len(TARGETS))
     model.load_state_dict(payload["trainable"], strict=False)
+    return model, config, payload
+
+
+def predict_logits(
+    model, encodings, device: str = "cpu", cache=None, keys=None, first_layer: int = 0, log=None
+) -> np.ndarray:
+    """(len(encodings), heads) logits in eval mode, in length-sorted batches of 128; from the
+    cached outputs of the first `first_layer` layers when `cache` is given."""
+    import torch
+
+    model = model.to(device).eval()
+    logits = np.zeros((len(encodings), len(TARGETS)), np.float32)
+    order = np.argsort([len(ids) for ids in encodings], kind="stable")
+    started = time.perf_counter()
+    with torch.inference_mode():
+        for start in range(0, len(order), 128):
+            batch = order[start : start + 128]
+            if cache is not None:
+                hidden, mask = _cached_batch(cache, keys, batch, device)
+                out = forward_upper(model, hidden, mask, first_layer)
+            else:
+                ids, mask = pad_batch([encodings[i] for i in batch])
+                out = model(torch.from_numpy(ids).to(device), torch.from_numpy(mask).to(device))
+            logits[batch] = out.float().cpu().numpy()
+            if log and start // 128 % 100 == 0:
+                done = start + len(batch)
+                log(f"  {done}/{len(encodings)} ({time.perf_counter() - started:.0f} s)")
+    return logits
+
+
+def write_checkpoint(state: Path, out: Path) -> dict:
+    """The run's current weights as a full checkpoint (encoder.pt + encoder.json), the form
+    export_encoder reads."""
+    import torch
+
+    model, config, payload = load_run(state)
     out.mkdir(parents=True, exist_ok=True)
     full = {k: v for k, v in model.state_dict().items() if "position_ids" not in k}
     torch.save(full, out / "encoder.pt")
