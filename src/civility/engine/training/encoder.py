@@ -225,12 +225,7 @@ def train(
             scale = resumable.lr_scale(step, config.planned_steps)
             for group, lr in zip(optimizer.param_groups, base_lr, strict=True):
                 group["lr"] = lr * scale
-            if cache is not None:
-                hidden, mask = _cached_batch(cache, keys, picked, device)
-                logits = forward_upper(model, hidden, mask, frozen_layers)
-            else:
-                ids, mask = pad_batch([encodings[i] for i in picked])
-                logits = model(torch.from_numpy(ids).to(device), torch.from_numpy(mask).to(device))
+            logits = _forward(model, picked, encodings, cache, keys, frozen_layers, device)
             soft = None if soft_targets is None else soft_targets[picked]
             loss = _optimise(model, optimizer, logits, labels[picked], device, soft)
             running = loss if running is None else 0.98 * running + 0.02 * loss
@@ -391,6 +386,18 @@ def _cached_batch(cache, keys, picked, device):
     return torch.from_numpy(hidden).to(device), torch.from_numpy(mask).to(device)
 
 
+def _forward(model, rows, encodings, cache, keys, first_layer: int, device):
+    """The model's logits for these rows: from their cached lower-layer outputs when there is a
+    cache, else from their token ids through the whole model."""
+    import torch
+
+    if cache is not None:
+        hidden, mask = _cached_batch(cache, keys, rows, device)
+        return forward_upper(model, hidden, mask, first_layer)
+    ids, mask = pad_batch([encodings[i] for i in rows])
+    return model(torch.from_numpy(ids).to(device), torch.from_numpy(mask).to(device))
+
+
 def forward_upper(model, hidden, mask, first_layer: int):
     """The model's output from the outputs of its first `first_layer` layers: the remaining
     layers, mean pooling and the heads, as EncoderClassifier's forward computes them."""
@@ -452,12 +459,7 @@ def predict_logits(
     with torch.inference_mode():
         for start in range(0, len(order), 128):
             batch = order[start : start + 128]
-            if cache is not None:
-                hidden, mask = _cached_batch(cache, keys, batch, device)
-                out = forward_upper(model, hidden, mask, first_layer)
-            else:
-                ids, mask = pad_batch([encodings[i] for i in batch])
-                out = model(torch.from_numpy(ids).to(device), torch.from_numpy(mask).to(device))
+            out = _forward(model, batch, encodings, cache, keys, first_layer, device)
             logits[batch] = out.float().cpu().numpy()
             if log and start // 128 % 100 == 0:
                 done = start + len(batch)
