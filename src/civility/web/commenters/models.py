@@ -119,3 +119,66 @@ class SpentToken(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class NoticeRequest(models.Model):
+    """The commenter asked, when posting `comment`, to be told by e-mail of its outcome and of
+    replies to it (notifications.py). Holds no address: the mail goes to the comment's e-mail
+    or its verified commenter's, looked up when it is sent, so an erased address is never
+    mailed. `language` is the page's language at posting; `origin` the site's scheme and host
+    as the reader reached it (the mail's links), unless CIVILITY_SITE_URL says otherwise."""
+
+    comment = models.OneToOneField(
+        "comments.Comment", primary_key=True, on_delete=models.PROTECT, related_name="+"
+    )
+    language = models.CharField(max_length=16)
+    origin = models.CharField(max_length=200, blank=True)
+    created = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"notices for comment {self.comment_id} in {self.language}"
+
+
+class Unsubscribed(models.Model):
+    """An address that wants no more mail from Civility, as a keyed hash (HMAC-SHA256 with
+    SECRET_KEY, like the rate-limit keys): checked before every commenter mail is sent. Kept
+    after `civility commenter erase`, so an erased reader who opted out stays out."""
+
+    key = models.CharField(max_length=64, primary_key=True)
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "unsubscribed"
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class OutgoingMail(models.Model):
+    """One mail to send (notifications.py): stored in the transaction that caused it, sent after
+    it commits, by a worker when there is a broker, retried with backoff when the mail server
+    fails. A commenter mail keeps no address and no text: both are read from the comment when
+    it is sent. A moderator's digest names its recipient (`to`)."""
+
+    PENDING, SENT, FAILED, SKIPPED = "pending", "sent", "failed", "skipped"
+    STATUSES = [(PENDING, "pending"), (SENT, "sent"), (FAILED, "failed"), (SKIPPED, "skipped")]
+
+    kind = models.CharField(max_length=40)
+    comment_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    to = models.EmailField(blank=True)
+    language = models.CharField(max_length=16, blank=True)
+    extra = models.JSONField(default=dict, blank=True)
+    # At most one mail per key (approved:<comment>, reply:<reply>, digest:<window>:<address>).
+    dedupe_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
+    status = models.CharField(max_length=10, choices=STATUSES, default=PENDING, db_index=True)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt = models.DateTimeField(default=timezone.now, db_index=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    created = models.DateTimeField(default=timezone.now, db_index=True)
+    sent = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} mail {self.pk} ({self.status})"

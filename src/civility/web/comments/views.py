@@ -21,7 +21,7 @@ from django.utils import formats, timezone, translation
 from django.utils.cache import patch_vary_headers
 from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
-from django.utils.translation import get_language, gettext_lazy, ngettext
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
@@ -30,6 +30,7 @@ from django.views.decorators.http import require_GET, require_POST
 from civility.web import ratelimit
 from civility.web.articles.models import Article
 from civility.web.commenters import identity
+from civility.web.guidelines import GUIDELINE_TITLES, GUIDELINES
 from civility.web.i18n import NATIVE_DIGITS, chosen_language, local_digits, reader_language
 from civility.web.text import clean_name, has_control, has_visible, parse_id
 
@@ -47,64 +48,6 @@ from .status_json import status_json, wants_status_json
 
 log = logging.getLogger(__name__)
 
-# Our community guidelines, in our own words; codes match the decision reason codes.
-GUIDELINES: list[tuple[str, str, str]] = [
-    (
-        "profanity",
-        gettext_lazy("No profanity"),
-        gettext_lazy(
-            "Swearing adds heat, not light. Make your point without it, even when you are angry."
-        ),
-    ),
-    (
-        "vulgarity",
-        gettext_lazy("No vulgar or sexual content"),
-        gettext_lazy("Crude sexual language and descriptions have no place under the news."),
-    ),
-    (
-        "threat",
-        gettext_lazy("No threats"),
-        gettext_lazy(
-            "Never threaten or wish violence on anyone, including public figures, and do not urge others to."
-        ),
-    ),
-    (
-        "personal_attack",
-        gettext_lazy("Argue with ideas, not people"),
-        gettext_lazy(
-            "Insults and name-calling aimed at the author, other readers or people in the story are not published."
-        ),
-    ),
-    (
-        "abuse",
-        gettext_lazy("No abuse of groups"),
-        gettext_lazy(
-            "No hatred or contempt for people because of their sex, race, ethnicity, nationality, "
-            "religion, sexual orientation or similar traits."
-        ),
-    ),
-    (
-        "promotion",
-        gettext_lazy("No advertising or self-promotion"),
-        gettext_lazy(
-            "Comments are not a place for sales pitches, contact details or links to your own channels."
-        ),
-    ),
-    (
-        "off_topic",
-        gettext_lazy("Stay on the article's subject"),
-        gettext_lazy("Comments should respond to the article they are under."),
-    ),
-    (
-        "other",
-        gettext_lazy("Other reasons"),
-        gettext_lazy(
-            "Rarely, a comment is declined for another reason, such as sharing someone's private details "
-            "or spam; the moderator's choice is recorded."
-        ),
-    ),
-]
-GUIDELINE_TITLES = {code: title for code, title, _text in GUIDELINES}
 
 
 def client_ip(request) -> str:
