@@ -91,11 +91,12 @@ def _restore_audit_guards():
 
 
 def _trigger_modules():
-    """The decision trail's triggers and the sanction trail's."""
-    from civility.web.commenters import triggers as commenter_triggers
+    """The decision trail's triggers (with the comment body's) and every other append-only
+    trail's (sanctions, appeals)."""
+    from civility.web import appendonly
     from civility.web.comments import triggers
 
-    return (triggers, commenter_triggers)
+    return (triggers, *appendonly.trail_triggers())
 
 
 def _lift_sqlite_triggers():

@@ -14,8 +14,7 @@ from django.core.cache import cache
 from django.core.management.commands import flush as flush_command
 from django.db import connections
 
-from civility.web import degraded, ratelimit
-from civility.web.commenters import triggers as commenter_triggers
+from civility.web import appendonly, degraded, ratelimit
 from civility.web.comments import services, triggers
 from civility.web.comments.cache import forget_article
 
@@ -133,7 +132,8 @@ def _fast_password_hashing(settings):
 @pytest.fixture(autouse=True, scope="session")
 def _flush_may_clear_the_trail():
     """Flushing the test database (transactional tests, live servers) is the one time the
-    decision and sanction trails may be erased: lift the SQLite triggers around it.
+    append-only trails (decisions, sanctions, appeals) may be erased: lift the SQLite
+    triggers around it.
     PostgreSQL's flush uses TRUNCATE, which row triggers do not see."""
     original = flush_command.Command.handle
 
@@ -141,7 +141,7 @@ def _flush_may_clear_the_trail():
         connection = connections[options.get("database", "default")]
         if connection.vendor != "sqlite":
             return original(self, **options)
-        modules = (triggers, commenter_triggers)
+        modules = (triggers, *appendonly.trail_triggers())
         with connection.cursor() as cursor:
             for sql in (s for m in modules for s in m.drop_statements("sqlite")):
                 cursor.execute(sql)

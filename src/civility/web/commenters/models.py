@@ -10,11 +10,12 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from civility.web.appendonly import AppendOnlyError as AppendOnlyError  # raised by Sanction
+from civility.web.appendonly import AppendOnlyModel
+
+from .triggers import SANCTIONS
+
 SUSPEND, BAN, LIFT = "suspend", "ban", "lift"
-
-
-class AppendOnlyError(Exception):
-    """Something tried to rewrite or delete the sanctions trail."""
 
 
 class Commenter(models.Model):
@@ -55,17 +56,11 @@ class Authorship(models.Model):
         return f"comment {self.comment_id} by commenter {self.commenter_id}"
 
 
-class SanctionQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise AppendOnlyError("sanctions are append-only")
-
-    def delete(self):
-        raise AppendOnlyError("sanctions are append-only")
-
-
-class Sanction(models.Model):
+class Sanction(AppendOnlyModel):
     """One suspension (until a time), ban (until lifted) or lift, with the moderator and the
-    reason. Append-only: a commenter's state is their latest row."""
+    reason. Append-only (AppendOnlyError): a commenter's state is their latest row."""
+
+    trail_triggers = SANCTIONS
 
     KINDS = [(SUSPEND, _("suspend")), (BAN, _("ban")), (LIFT, _("lift"))]
 
@@ -75,8 +70,6 @@ class Sanction(models.Model):
     until = models.DateTimeField(null=True, blank=True)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created = models.DateTimeField(default=timezone.now, db_index=True)
-
-    objects = SanctionQuerySet.as_manager()
 
     class Meta:
         ordering = ["id"]
@@ -93,14 +86,6 @@ class Sanction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} commenter {self.commenter_id}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None and not self._state.adding:
-            raise AppendOnlyError("sanctions are append-only")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise AppendOnlyError("sanctions are append-only")
 
     def in_force(self, now=None) -> bool:
         if self.kind == BAN:

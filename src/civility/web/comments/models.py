@@ -16,6 +16,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from civility.engine.assessment import CATEGORIES
+from civility.web.appendonly import AppendOnlyError, AppendOnlyModel, AppendOnlyQuerySet
+
+from .triggers import APPEAL_OUTCOMES, APPEALS
 
 PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
 STATUSES = (PENDING, APPROVED, REJECTED)
@@ -27,7 +30,7 @@ GUIDELINE_CATEGORIES: tuple[str, ...] = CATEGORIES
 REASON_CODES: tuple[str, ...] = (*GUIDELINE_CATEGORIES, "off_topic", "other")
 
 
-class ImmutableError(Exception):
+class ImmutableError(AppendOnlyError):
     """Something tried to change a comment's body or rewrite the decision trail."""
 
 
@@ -179,26 +182,23 @@ class Assessment(models.Model):
         return f"{self.suggested_decision} ({self.score:.2f}) for comment {self.comment_id}"
 
 
-class DecisionQuerySet(models.QuerySet):
+class DecisionQuerySet(AppendOnlyQuerySet):
     def human(self) -> DecisionQuerySet:
         """Decisions a person made: a moderator's here, or an imported one that names who
         decided (`decided_by`). Never the policy's, nor an imported one of unknown origin."""
         return self.filter(HUMAN_DECISION)
-
-    def update(self, **kwargs):
-        raise ImmutableError("decisions are append-only")
-
-    def delete(self):
-        raise ImmutableError("decisions are append-only")
 
 
 # A moderator's decision, or an imported one naming the person who made it (see .human()).
 HUMAN_DECISION = Q(actor__isnull=False) | (Q(imported=True) & ~Q(decided_by=""))
 
 
-class Decision(models.Model):
+class Decision(AppendOnlyModel):
     """One approve/reject, by a moderator, by the automatic policy, or imported from the
-    newsroom's earlier system (`civility import`). Append-only."""
+    newsroom's earlier system (`civility import`). Append-only (ImmutableError); its
+    triggers are in triggers.py with the comment body's."""
+
+    append_only_error = ImmutableError
 
     ACTIONS = [(APPROVE, _("approve")), (REJECT, _("reject"))]
 
@@ -255,14 +255,6 @@ class Decision(models.Model):
             return f"policy {self.actor_policy_version}"
         return self.actor.get_username()
 
-    def save(self, *args, **kwargs):
-        if self.pk is not None and not self._state.adding:
-            raise ImmutableError("decisions are append-only")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ImmutableError("decisions are append-only")
-
 
 class AwaitingAssessment(models.Model):
     """A comment whose assessment waits for the workers (docs/workers.md). Stored with the
@@ -314,3 +306,61 @@ class AssessmentFailure(models.Model):
 
     def __str__(self) -> str:
         return f"comment {self.comment_id} could not be assessed ({self.reason})"
+
+
+UPHELD, OVERTURNED = "upheld", "overturned"
+# The reason code of the approval that an overturned appeal appends to the decision trail.
+APPEAL_OVERTURNED = "appeal_overturned"
+
+
+class Appeal(AppendOnlyModel):
+    """A rejected comment's author asks for the rejection to be looked at again, once per
+    comment (EU Digital Services Act, article 20). Append-only: its outcome is a row of its
+    own (AppealOutcome); pending = no outcome yet."""
+
+    trail_triggers = APPEALS
+
+    comment = models.OneToOneField(Comment, on_delete=models.PROTECT, related_name="appeal")
+    # The rejection appealed against (the comment's latest decision when it was filed).
+    rejection = models.ForeignKey(Decision, on_delete=models.PROTECT, related_name="+")
+    text = models.TextField()
+    # The page's language when it was filed: the outcome mail is written in it.
+    language = models.CharField(max_length=8, blank=True)
+    created = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"appeal {self.pk} of comment {self.comment_id}"
+
+
+class AppealOutcome(AppendOnlyModel):
+    """A moderator other than the one who rejected upholds the rejection or overturns it; an
+    overturn appends an approval (`decision`, reason APPEAL_OVERTURNED) to the comment's trail."""
+
+    trail_triggers = APPEAL_OUTCOMES
+    OUTCOMES = [(UPHELD, _("upheld")), (OVERTURNED, _("overturned"))]
+
+    appeal = models.OneToOneField(Appeal, on_delete=models.PROTECT, related_name="outcome")
+    outcome = models.CharField(max_length=12, choices=OUTCOMES)
+    reason = models.TextField()
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # The approval that published the comment (overturned only).
+    decision = models.OneToOneField(
+        Decision, null=True, blank=True, on_delete=models.PROTECT, related_name="appeal_outcome"
+    )
+    created = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(outcome=UPHELD, decision__isnull=True)
+                | Q(outcome=OVERTURNED, decision__isnull=False),
+                name="appeal_outcome_decision",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"appeal {self.appeal_id} {self.outcome}"

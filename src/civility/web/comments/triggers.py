@@ -3,6 +3,8 @@
 The model layer refuses these changes too; the triggers make sure that raw SQL, a shell
 session or a future bug cannot rewrite what a reader wrote or what a moderator decided."""
 
+from civility.web.appendonly import Triggers
+
 SQLITE_CREATE = [
     """CREATE TRIGGER civility_comment_body_immutable
        BEFORE UPDATE OF body ON comments_comment
@@ -46,3 +48,8 @@ def create_statements(vendor: str) -> list[str]:
 
 def drop_statements(vendor: str) -> list[str]:
     return {"sqlite": SQLITE_DROP, "postgresql": POSTGRES_DROP}.get(vendor, [])
+
+
+# Appeals and their outcomes (migration 0007): append-only like the decisions.
+APPEALS = Triggers("comments_appeal", "appeal", "appeals")
+APPEAL_OUTCOMES = Triggers("comments_appealoutcome", "appeal_outcome", "appeal outcomes")
