@@ -36,6 +36,9 @@ REASON_TEXT: dict[str, str] = {
     "promotion": "Commercial or personal promotion",
     "off_topic": "Not relevant to the article",
     "unsupported_language": "Language the engine does not model: needs a human",
+    # The commenter's standing (policy [trust]), not the text.
+    "trusted": "Trusted commenter",
+    "watched": "Commenter rejected recently: needs a human",
 }
 ABUSE_KIND_TEXT: dict[str, str] = {
     "sexism": "sexism",

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
@@ -27,6 +28,105 @@ class Verdict:
     reason_codes: list[str]
 
 
+@dataclass(frozen=True)
+class Standing:
+    """What the newsroom knows of a verified commenter as they post: the web layer counts it
+    from its own records and hands it in; the engine never learns who they are. An unverified
+    poster has no standing (None): neither trust nor watch applies."""
+
+    # Their comments approved so far (by a moderator or automatically).
+    approved: int = 0
+    # Days since their latest rejection still standing; None: never rejected (or every
+    # rejection reversed).
+    days_since_rejection: float | None = None
+
+
+# Never widened for a trusted commenter: a threat always needs its own clear pass.
+NEVER_WIDENED = frozenset({"threat"})
+
+
+@dataclass(frozen=True)
+class Trust:
+    """The [trust] table. A verified commenter with at least `min_approved` approved comments
+    and no rejection in the last `quiet_days` days is *trusted*: their language's approve band
+    is widened by `factor` (never for threat, never in a language that is not modelled, never
+    past the reject band). One rejected in the last `watch_days` days is *watched*: never
+    approved automatically (a clear violation is still rejected). `factor = 1` turns trust off,
+    `watch_days = 0` turns watch off."""
+
+    min_approved: int = 10
+    quiet_days: float = 90.0
+    factor: float = 1.5
+    watch_days: float = 30.0
+
+    @classmethod
+    def off(cls) -> Trust:
+        return cls(factor=1.0, watch_days=0.0)
+
+    def trusted(self, standing: Standing | None) -> bool:
+        if standing is None or self.factor <= 1.0 or standing.approved < self.min_approved:
+            return False
+        since = standing.days_since_rejection
+        return since is None or since > self.quiet_days
+
+    def watched(self, standing: Standing | None) -> bool:
+        if standing is None or standing.days_since_rejection is None:
+            return False
+        return standing.days_since_rejection <= self.watch_days
+
+    def to_toml(self) -> str:
+        """The [trust] table as the policy file writes it (engine/training/fit_cascade.py)."""
+        return "\n".join(
+            [
+                "[trust]",
+                "# A verified commenter with min_approved approved comments and no rejection in",
+                "# quiet_days days gets their language's approve bands widened by factor (never",
+                "# threat, never a language outside languages.modelled, never past the reject band).",
+                "# One rejected in the last watch_days days always goes to review (clear",
+                "# violations are still rejected). factor = 1 turns trust off, watch_days = 0 watch.",
+                f"min_approved = {self.min_approved}",
+                f"quiet_days = {_number(self.quiet_days)}",
+                f"factor = {_number(self.factor)}",
+                f"watch_days = {_number(self.watch_days)}",
+                "",
+            ]
+        )
+
+    @classmethod
+    def from_table(cls, raw, base: Trust) -> Trust:
+        if not isinstance(raw, dict):
+            raise PolicyError("trust must be a table ([trust])")
+        known = {"min_approved", "quiet_days", "factor", "watch_days"}
+        unknown = sorted(set(raw) - known)
+        if unknown:
+            raise PolicyError(
+                f"trust.{unknown[0]}: unknown key (known: {', '.join(sorted(known))})"
+            )
+        min_approved = raw.get("min_approved", base.min_approved)
+        if isinstance(min_approved, bool) or not isinstance(min_approved, int) or min_approved < 1:
+            raise PolicyError(
+                f"trust.min_approved must be a whole number of at least 1, got {min_approved!r}"
+            )
+        days = {}
+        for key in ("quiet_days", "watch_days"):
+            value = raw.get(key, getattr(base, key))
+            if not _finite(value) or not 0 <= value <= 3650:
+                raise PolicyError(f"trust.{key} must be a number of days, 0 to 3650, got {value!r}")
+            days[key] = float(value)
+        factor = raw.get("factor", base.factor)
+        if not _finite(factor) or not 1.0 <= factor <= 10.0:
+            raise PolicyError(f"trust.factor must be a number from 1 to 10, got {factor!r}")
+        return cls(min_approved, days["quiet_days"], float(factor), days["watch_days"])
+
+
+def _finite(value) -> bool:
+    return not isinstance(value, bool) and isinstance(value, int | float) and math.isfinite(value)
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
 @dataclass
 class Policy:
     version: str
@@ -39,10 +139,20 @@ class Policy:
     # Per-language reject bands ([languages.reject_above.<lang>]), e.g. learnt from the
     # newsroom's decisions in a language the shipped bands were never fitted for.
     reject_by_language: dict[str, dict[str, float]] = field(default_factory=dict)
+    # Trusted and watched commenters ([trust]).
+    trust: Trust = field(default_factory=Trust)
 
     def approve_below(self, category: str, language: str) -> float:
         by_language = self.approve_by_language.get(language, {})
         return by_language.get(category, self.bands[category].approve_below)
+
+    def trusted_approve_below(self, category: str, language: str) -> float:
+        """The approve band for a trusted commenter: widened by the trust factor, except for
+        threat and in a language that is not modelled, and never past the reject band."""
+        band = self.approve_below(category, language)
+        if category in NEVER_WIDENED or language not in self.modelled_languages:
+            return band
+        return min(band * self.trust.factor, self.reject_above(category, language))
 
     def reject_above(self, category: str, language: str) -> float:
         by_language = self.reject_by_language.get(language, {})
@@ -72,7 +182,7 @@ class Policy:
         except tomllib.TOMLDecodeError as exc:
             raise PolicyError(f"policy is not valid TOML: {exc}") from exc
         bands = dict(base.bands) if base else {}
-        for key in ("bands", "relevance", "languages"):
+        for key in ("bands", "relevance", "languages", "trust"):
             if key in data and not isinstance(data[key], dict):
                 raise PolicyError(f"{key} must be a table ([{key}])")
         for name, raw in (data.get("bands") or {}).items():
@@ -134,6 +244,7 @@ class Policy:
             modelled_languages=frozenset(modelled),
             approve_by_language=by_language,
             reject_by_language=reject_by_language,
+            trust=Trust.from_table(data.get("trust", {}), base.trust if base else Trust()),
         )
 
     def decide(
@@ -142,20 +253,66 @@ class Policy:
         abuse_kinds: dict[str, float],
         relevance: float | None,
         language: str,
+        standing: Standing | None = None,
     ) -> Verdict:
+        """`standing`: the verified commenter's (None for an unverified poster). A trusted
+        commenter's comment that only its widened bands let through is approved with the
+        reason code "trusted"; a watched commenter's comment that would be approved goes to
+        review with "watched". Neither changes a rejection."""
         violations = [c for c in CATEGORIES if categories[c] >= self.reject_above(c, language)]
         if violations:
             return Verdict("reject", [self._reason(c, abuse_kinds) for c in violations], violations)
-        doubtful = [c for c in CATEGORIES if categories[c] >= self.approve_below(c, language)]
+        doubtful = self._doubtful(categories, relevance, language, self.approve_below)
+        verdict = Verdict("approve", [], [])
+        if doubtful:
+            widened = self.trust.trusted(standing) and not self._doubtful(
+                categories, relevance, language, self.trusted_approve_below
+            )
+            if not widened:
+                return Verdict("review", [self._reason(c, abuse_kinds) for c in doubtful], doubtful)
+            verdict = Verdict("approve", [self._standing_reason("trusted")], ["trusted"])
+        if self.trust.watched(standing):
+            return Verdict("review", [self._standing_reason("watched")], ["watched"])
+        return verdict
+
+    def with_standing(self, assessment, standing: Standing | None):
+        """The engine's assessment decided again for this commenter's standing (a copy with
+        its decision and reasons replaced), or the assessment itself when standing changes
+        nothing."""
+        if not (self.trust.trusted(standing) or self.trust.watched(standing)):
+            return assessment
+        verdict = self.decide(
+            assessment.categories,
+            assessment.abuse_kinds,
+            assessment.relevance,
+            assessment.language,
+            standing,
+        )
+        return replace(
+            assessment,
+            decision=verdict.decision,
+            reasons=verdict.reasons,
+            reason_codes=verdict.reason_codes,
+        )
+
+    def _doubtful(self, categories, relevance, language, approve_below) -> list[str]:
+        doubtful = [c for c in CATEGORIES if categories[c] >= approve_below(c, language)]
         if relevance is not None and relevance < self.relevance_review_below:
             doubtful.append("off_topic")
         # A language without a model the newsroom trusts is never approved automatically; a
         # clear violation (a lexicon hit, say) is still rejected above.
         if language not in self.modelled_languages:
             doubtful.append("unsupported_language")
-        if doubtful:
-            return Verdict("review", [self._reason(c, abuse_kinds) for c in doubtful], doubtful)
-        return Verdict("approve", [], [])
+        return doubtful
+
+    def _standing_reason(self, code: str) -> str:
+        trust = self.trust
+        if code == "trusted":
+            return (
+                f"{REASON_TEXT['trusted']} ({trust.min_approved}+ approved, no rejection in "
+                f"{_number(trust.quiet_days)} days): approve bands widened x{_number(trust.factor)}"
+            )
+        return f"{REASON_TEXT['watched']} (rejected in the last {_number(trust.watch_days)} days)"
 
     @staticmethod
     def _reason(code: str, abuse_kinds: dict[str, float]) -> str:

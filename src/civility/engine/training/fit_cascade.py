@@ -23,6 +23,7 @@ import hashlib
 import json
 import tempfile
 import time
+import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +40,7 @@ from ..cascade import (
 )
 from ..encoder import SHIPPED_ENCODER, EncoderScorer, sigmoid
 from ..language import hinted_language as _language
+from ..policy import PolicyError, Trust
 from ..scoring import CategoryScorer
 from ..text import normalize
 from . import datasets, threat_set
@@ -428,6 +430,8 @@ def fit(
     log=print,
     threats: Path | None = None,
 ) -> dict:
+    # Read first, so a malformed policy file stops the fit before hours of scoring.
+    trust = carried_trust(policy_out) if policy_out else Trust()
     # The dev split and the threat set's dev rows (never its held-out part).
     rows = [r for r in datasets.load(data) if r.split == "dev"]
     rows += [r for r in threat_set.load(threats) if r.split == "dev"]
@@ -496,15 +500,28 @@ def fit(
     (encoder_dir / STACKER_FILE).write_text(json.dumps(stacker_json, indent=2), "utf-8")
     (encoder_dir / "cascade_metrics.json").write_text(json.dumps(report, indent=2), "utf-8")
     if policy_out:
-        policy_out.write_text(policy_toml(approve, reject, report, encoder.version), "utf-8")
+        policy_out.write_text(policy_toml(approve, reject, report, encoder.version, trust), "utf-8")
     log(json.dumps(report, indent=2))
     return report
 
 
-def policy_toml(approve, reject, report, encoder_version) -> str:
+def carried_trust(policy_out: Path) -> Trust:
+    """The [trust] table of the policy file a fit replaces (the defaults where it has none or
+    does not exist yet): trust and watch are the newsroom's settings, not fitted, so a refit
+    keeps them."""
+    if not policy_out.exists():
+        return Trust()
+    try:
+        data = tomllib.loads(policy_out.read_text("utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError(f"{policy_out} is not valid TOML: {exc}") from exc
+    return Trust.from_table(data.get("trust", {}), Trust())
+
+
+def policy_toml(approve, reject, report, encoder_version, trust: Trust | None = None) -> str:
     """The default policy file: global reject bands, per-language approve bands; the global
     approve band is the strictest language's (it applies to a modelled language without bands
-    of its own)."""
+    of its own); then the [trust] table (`trust`, else the defaults)."""
     held = report["held_out_half"]
     lines = [
         "# Civility's default moderation policy. A newsroom overrides it with its own TOML file",
@@ -550,6 +567,7 @@ def policy_toml(approve, reject, report, encoder_version) -> str:
         lines.append(f"[languages.approve_below.{lang}]")
         lines += [f"{c} = {round(bands[c], 4)}" for c in CATEGORIES]
         lines.append("")
+    lines.append((trust or Trust()).to_toml())
     return "\n".join(lines)
 
 
