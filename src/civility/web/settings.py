@@ -170,6 +170,10 @@ CELERY_TASK_ROUTES = {
     "civility.assess": {"queue": "civility.assess"},
     "civility.sweep": {"queue": "civility.assess"},
     "civility.deliver_webhook": {"queue": "civility.webhooks"},
+    # Mails and the moderators' digest check are short network calls like webhooks: every
+    # worker takes them from the same queue.
+    "civility.send_mail": {"queue": "civility.webhooks"},
+    "civility.digest": {"queue": "civility.webhooks"},
     # Its own queue, consumed by the `--beat` worker only: a learning run takes minutes and
     # must not hold an assessment slot.
     "civility.learn": {"queue": "civility.learn"},
@@ -202,6 +206,28 @@ def learning_schedule(environ) -> dict:
 # separate `celery beat`) runs `civility learn`; CIVILITY_LEARN_AUTO_PROMOTE=1 also promotes a
 # candidate that is worse in no language. Unset: no schedule (learn from cron or by hand).
 CELERY_BEAT_SCHEDULE = learning_schedule(os.environ)
+
+
+def _minutes(environ, name: str, default: str = "0") -> float:
+    raw = environ.get(name, "") or default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number of minutes, not {raw!r}") from None
+    return value if value > 0 else 0.0  # 0, negative or NaN: off
+
+
+def digest_schedule(environ) -> dict:
+    """The beat schedule of the moderators' digest (docs/web.md): with
+    CIVILITY_DIGEST_AGE_MINUTES set, every CIVILITY_DIGEST_CHECK_MINUTES (default 5) the
+    `--beat` worker checks the oldest pending comment; unset or 0: no schedule."""
+    if not _minutes(environ, "CIVILITY_DIGEST_AGE_MINUTES"):
+        return {}
+    every = _minutes(environ, "CIVILITY_DIGEST_CHECK_MINUTES", "5") or 5.0
+    return {"civility-digest": {"task": "civility.digest", "schedule": every * 60}}
+
+
+CELERY_BEAT_SCHEDULE.update(digest_schedule(os.environ))
 
 # Webhooks (docs/workers.md): deliveries time out, retry with exponential backoff, and never go
 # to loopback, private or link-local addresses unless their network is listed here (CIDRs).
@@ -319,6 +345,25 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "comments@localhost")
 # Seconds a commenter's sign-in link stays valid; sign-in links per address per hour.
 CIVILITY_SIGN_IN_MAX_AGE = int(os.environ.get("CIVILITY_SIGN_IN_MAX_AGE", str(24 * 3600)))
 CIVILITY_SIGN_IN_MAILS = _limit("CIVILITY_SIGN_IN_MAILS", "3/3600")
+# Notifications to commenters who tick "e-mail me" (docs/web.md): the site's address for the
+# links in mails (empty: the scheme and host the reader posted to), how long an unsubscribe
+# link works (seconds), attempts and backoff base (seconds) when the mail server fails, and
+# opt-ins recorded per address (comments, seconds) so a typed stranger's address gets few.
+CIVILITY_SITE_URL = os.environ.get("CIVILITY_SITE_URL", "").rstrip("/")
+CIVILITY_UNSUBSCRIBE_MAX_AGE = int(
+    os.environ.get("CIVILITY_UNSUBSCRIBE_MAX_AGE", str(365 * 24 * 3600))
+)
+CIVILITY_MAIL_MAX_ATTEMPTS = int(os.environ.get("CIVILITY_MAIL_MAX_ATTEMPTS", "8"))
+CIVILITY_MAIL_RETRY_BASE = float(os.environ.get("CIVILITY_MAIL_RETRY_BASE", "60"))
+CIVILITY_NOTIFY_OPT_INS = _limit("CIVILITY_NOTIFY_OPT_INS", "20/3600")
+# The moderators' digest: a mail when the oldest pending comment has waited this many minutes
+# (0 or unset: never), at most once per CIVILITY_DIGEST_EVERY_MINUTES, to CIVILITY_DIGEST_TO
+# (comma-separated addresses) or else every active moderator with an e-mail address.
+CIVILITY_DIGEST_AGE_MINUTES = _minutes(os.environ, "CIVILITY_DIGEST_AGE_MINUTES")
+CIVILITY_DIGEST_EVERY_MINUTES = _minutes(os.environ, "CIVILITY_DIGEST_EVERY_MINUTES", "60") or 60.0
+CIVILITY_DIGEST_TO = [
+    a.strip() for a in os.environ.get("CIVILITY_DIGEST_TO", "").split(",") if a.strip()
+]
 # Publisher single sign-on (JWT HS256): the secret shared with the CMS (empty: off), the
 # audience its tokens name, and the longest lifetime (exp - iat) accepted, in seconds.
 CIVILITY_SSO_SECRET = os.environ.get("CIVILITY_SSO_SECRET", "")

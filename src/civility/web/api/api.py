@@ -23,8 +23,9 @@ from civility.web.commenters.models import Commenter
 from civility.web.comments import cache as comment_cache
 from civility.web.comments import services
 from civility.web.comments.models import ACTION_STATUS, Comment
-from civility.web.comments.views import client_ip, public_parent
+from civility.web.comments.views import client_ip, public_parent, site_origin
 from civility.web.errors import error_body
+from civility.web.i18n import supported
 from civility.web.moderation.commenters import history as commenter_history
 from civility.web.moderation.stats import PeriodFigures, language_stats
 from civility.web.text import MAX_ID
@@ -195,6 +196,8 @@ def post_comment(request, slug: str, payload: schemas.CommentIn):
             ip=client_ip(request),
             lang=payload.lang,
             commenter=commenter,
+            notify_in=(supported(payload.lang) or article.language) if payload.notify else None,
+            origin=site_origin(request),
         )
     except services.CommentError as exc:
         return Status(400, {"error": f"{exc.field}: {exc.message}", "field": exc.field})

@@ -87,6 +87,12 @@ class CommentIn(Schema):
         description="the publisher's single sign-on token (JWT HS256, used once): the comment "
         "is linked to that commenter",
     )
+    notify: bool = Field(
+        False,
+        description="e-mail the commenter when the comment is approved or rejected and when an "
+        "approved reply answers it, in the language `lang` names (else the article's), each "
+        "mail with an unsubscribe link; needs `email` or an `sso_token` with an e-mail",
+    )
 
 
 class CommentCreated(Schema):

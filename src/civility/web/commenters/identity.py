@@ -125,7 +125,7 @@ def sign_in(request, commenter: Commenter) -> None:
     request.session[SESSION_KEY] = commenter.pk
 
 
-def _mail_key(email: str) -> str:
+def address_key(email: str) -> str:
     # Keyed, like the IP hashes: a rate-limit row does not hold the address in any form that a
     # dictionary of addresses could reverse without the SECRET_KEY.
     key = settings.SECRET_KEY.encode()
@@ -136,7 +136,7 @@ def send_sign_in_link(request, email: str, name: str, comment_id: int | None) ->
     """Mail a one-time sign-in link to `email`, in the active language, after the current
     transaction commits. At most CIVILITY_SIGN_IN_MAILS per address; False when refused."""
     try:
-        ratelimit.check("sign-in-mail", _mail_key(email), ratelimit.Limit(*_mail_limit()))
+        ratelimit.check("sign-in-mail", address_key(email), ratelimit.Limit(*_mail_limit()))
     except ratelimit.RateLimited:
         log.info("sign-in mail not sent: too many for this address")
         return False

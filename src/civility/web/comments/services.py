@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from civility.web import events, ratelimit
 from civility.web.articles.models import Article
+from civility.web.commenters import notifications
 from civility.web.commenters import sanctions as commenter_sanctions
 from civility.web.commenters.models import Authorship
 from civility.web.text import MAX_ID, clean_name, storable_problem, visible_text_problem
@@ -161,9 +162,13 @@ def submit_comment(
     ip: str | None = None,
     lang: str | None = None,
     commenter=None,
+    notify_in: str | None = None,
+    origin: str = "",
 ) -> Comment:
     """Validate, rate-limit, store, assess; decide automatically when the policy is sure.
     `commenter`: the verified Commenter posting (a signed-in browser), linked to the comment.
+    `notify_in`: the commenter asked for e-mail about the outcome and replies, in this page
+    language, with links to `origin` (commenters/notifications.py); it needs an address.
 
     Raises CommentError (bad input; CommenterRefused for a suspended or banned commenter or
     verified e-mail) or ratelimit.RateLimited. An engine failure leaves the comment stored and
@@ -172,6 +177,11 @@ def submit_comment(
     sanction = commenter_sanctions.in_force_for(commenter, email)
     if sanction is not None:
         raise CommenterRefused(sanction)
+    notify_address = ""
+    if notify_in is not None:
+        notify_address = email or (commenter.email if commenter is not None else "") or ""
+        if not notify_address:
+            raise CommentError("notify", "e-mail notifications need an e-mail address")
     ip_hash = hash_ip(ip)
     per_ip, per_author = _posting_limits()
     author_key = hashlib.sha256(author.casefold().encode()).hexdigest()[:32]
@@ -191,6 +201,7 @@ def submit_comment(
         if (
             connection.vendor == "postgresql"
             and commenter is None
+            and notify_in is None
             and not events.listened(events.CREATED)
         ):
             queueing.insert_and_queue(comment, lang or "")  # one statement, one round trip
@@ -198,6 +209,7 @@ def submit_comment(
             with transaction.atomic():
                 comment.save()
                 _link(comment, commenter)
+                _opt_in(comment, notify_in, origin, notify_address)
                 queueing.queue_comments([comment], {comment.pk: lang or ""}, fresh=True, soon=True)
                 events.comment_created(comment)
         comment.__dict__["current_status"] = PENDING
@@ -215,6 +227,7 @@ def submit_comment(
         with transaction.atomic():
             comment.save()
             _link(comment, commenter)
+            _opt_in(comment, notify_in, origin, notify_address)
             events.comment_created(comment)
         log.error(
             "engine failed on comment %s (%s: %s); left pending for a moderator",
@@ -228,6 +241,7 @@ def submit_comment(
     with transaction.atomic():
         comment.save()
         _link(comment, commenter)
+        _opt_in(comment, notify_in, origin, notify_address)
         events.comment_created(comment)
         record_assessments([(comment, result)], moderator, fresh=True)
     return comment
@@ -237,6 +251,13 @@ def _link(comment: Comment, commenter) -> None:
     """Record who posted it (a row of its own: the comment is not written again)."""
     if commenter is not None:
         Authorship.objects.create(comment=comment, commenter=commenter)
+
+
+def _opt_in(comment: Comment, language: str | None, origin: str, address: str) -> None:
+    """The commenter's request for e-mail about this comment, before any decision on it (an
+    automatic one may come in the same transaction)."""
+    if language is not None:
+        notifications.opt_in(comment, language, origin, address)
 
 
 def record_assessments(pairs: list, moderator, fresh: bool = False) -> None:

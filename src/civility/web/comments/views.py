@@ -59,6 +59,12 @@ def client_ip(request) -> str:
     return request.META.get("REMOTE_ADDR", "")
 
 
+def site_origin(request) -> str:
+    """This site's scheme and host as the request reached it: the links in the mails about
+    the comment (CIVILITY_SITE_URL, when set, takes its place)."""
+    return request.build_absolute_uri("/").rstrip("/")
+
+
 def public_parent(article: Article, comment_id: int | None) -> Comment | None:
     """The approved comment of this article a reply may answer, or None (missing, pending,
     rejected, another article's, or no id at all: all alike)."""
@@ -237,6 +243,8 @@ def reader_error(error: CommentError, values: dict) -> str:
         return _("Your name needs at least one letter, digit or emoji.")
     if field == "email":
         return _("That e-mail address is not valid. Correct it or leave the field empty.")
+    if field == "notify":
+        return _("To be told by e-mail, give your e-mail address.")
     if field == "parent":
         return _("The comment you are replying to does not exist.")
     if field == "text":
@@ -260,7 +268,7 @@ def reader_error(error: CommentError, values: dict) -> str:
 def _submit(request, article, *, embed: bool) -> HttpResponse:
     """The comment form's post, for the article page and the embed alike (already checked
     for CSRF or the embed's form token): store the comment, then show its status page."""
-    values = {k: request.POST.get(k, "") for k in ("author", "email", "text")}
+    values = {k: request.POST.get(k, "") for k in ("author", "email", "text", "notify")}
     parent = None
     parent_id = request.POST.get("parent", "")
     template = "comments/embed.html" if embed else "articles/detail.html"
@@ -280,6 +288,8 @@ def _submit(request, article, *, embed: bool) -> HttpResponse:
             parent=parent,
             ip=client_ip(request),
             commenter=commenter,
+            notify_in=get_language() if values["notify"] else None,
+            origin=site_origin(request),
         )
         if comment.author_email and commenter is None:
             identity.send_sign_in_link(

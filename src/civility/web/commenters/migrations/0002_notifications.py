@@ -6,51 +6,83 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('commenters', '0001_initial'),
-        ('comments', '0006_assessment_attempts'),
+        ("commenters", "0001_initial"),
+        ("comments", "0006_assessment_attempts"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='NoticeRequest',
+            name="NoticeRequest",
             fields=[
-                ('comment', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, primary_key=True, related_name='+', serialize=False, to='comments.comment')),
-                ('language', models.CharField(max_length=16)),
-                ('origin', models.CharField(blank=True, max_length=200)),
-                ('created', models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "comment",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        primary_key=True,
+                        related_name="+",
+                        serialize=False,
+                        to="comments.comment",
+                    ),
+                ),
+                ("language", models.CharField(max_length=16)),
+                ("origin", models.CharField(blank=True, max_length=200)),
+                ("created", models.DateTimeField(default=django.utils.timezone.now)),
             ],
         ),
         migrations.CreateModel(
-            name='OutgoingMail',
+            name="OutgoingMail",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(max_length=40)),
-                ('comment_id', models.BigIntegerField(blank=True, db_index=True, null=True)),
-                ('to', models.EmailField(blank=True, max_length=254)),
-                ('language', models.CharField(blank=True, max_length=16)),
-                ('extra', models.JSONField(blank=True, default=dict)),
-                ('dedupe_key', models.CharField(blank=True, max_length=200, null=True, unique=True)),
-                ('status', models.CharField(choices=[('pending', 'pending'), ('sent', 'sent'), ('failed', 'failed'), ('skipped', 'skipped')], db_index=True, default='pending', max_length=10)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('next_attempt', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('last_error', models.CharField(blank=True, max_length=500)),
-                ('created', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('sent', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("kind", models.CharField(max_length=40)),
+                ("comment_id", models.BigIntegerField(blank=True, db_index=True, null=True)),
+                ("to", models.EmailField(blank=True, max_length=254)),
+                ("language", models.CharField(blank=True, max_length=16)),
+                ("extra", models.JSONField(blank=True, default=dict)),
+                (
+                    "dedupe_key",
+                    models.CharField(blank=True, max_length=200, null=True, unique=True),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "pending"),
+                            ("sent", "sent"),
+                            ("failed", "failed"),
+                            ("skipped", "skipped"),
+                        ],
+                        db_index=True,
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                (
+                    "next_attempt",
+                    models.DateTimeField(db_index=True, default=django.utils.timezone.now),
+                ),
+                ("last_error", models.CharField(blank=True, max_length=500)),
+                ("created", models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
+                ("sent", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'ordering': ['id'],
+                "ordering": ["id"],
             },
         ),
         migrations.CreateModel(
-            name='Unsubscribed',
+            name="Unsubscribed",
             fields=[
-                ('key', models.CharField(max_length=64, primary_key=True, serialize=False)),
-                ('created', models.DateTimeField(default=django.utils.timezone.now)),
+                ("key", models.CharField(max_length=64, primary_key=True, serialize=False)),
+                ("created", models.DateTimeField(default=django.utils.timezone.now)),
             ],
             options={
-                'verbose_name_plural': 'unsubscribed',
+                "verbose_name_plural": "unsubscribed",
             },
         ),
     ]
