@@ -370,6 +370,15 @@ CIVILITY_SSO_SECRET = os.environ.get("CIVILITY_SSO_SECRET", "")
 CIVILITY_SSO_AUDIENCE = os.environ.get("CIVILITY_SSO_AUDIENCE", "civility")
 CIVILITY_SSO_MAX_AGE = int(os.environ.get("CIVILITY_SSO_MAX_AGE", "600"))
 
+# Who may comment (docs/web.md): "open" (the default) takes a comment with a name alone;
+# "verified" only from a verified commenter (the e-mail sign-in link or the publisher's
+# sign-on): other posts are refused, and the form says how to verify.
+CIVILITY_COMMENTERS = os.environ.get("CIVILITY_COMMENTERS", "").strip().lower() or "open"
+if CIVILITY_COMMENTERS not in ("open", "verified"):
+    raise ValueError(
+        f"CIVILITY_COMMENTERS must be 'open' or 'verified', not {CIVILITY_COMMENTERS!r}"
+    )
+
 # The moderation policy (TOML) overriding the engine's shipped defaults.
 CIVILITY_POLICY = os.environ.get("CIVILITY_POLICY") or None
 

@@ -49,6 +49,7 @@ from .models import (
     Comment,
     Decision,
 )
+from .standing import with_standing
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,18 @@ class CommenterRefused(CommentError):
         self.sanction = sanction
 
 
+class VerificationRequired(CommentError):
+    """The site takes comments from verified commenters only (CIVILITY_COMMENTERS=verified)
+    and this post comes from none."""
+
+    def __init__(self):
+        super().__init__(
+            "commenter",
+            "this site takes comments from verified commenters only: post with sso_token (the "
+            "publisher's sign-on) or from a browser verified through the e-mail sign-in link",
+        )
+
+
 class DecisionError(ValueError):
     """A decision cannot be recorded; `.field` names the offending input."""
 
@@ -92,6 +105,11 @@ def hash_ip(ip: str | None) -> str:
         return ""
     key = settings.SECRET_KEY.encode()
     return hmac.new(key, ip.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def verified_only() -> bool:
+    """The site takes comments from verified commenters only (CIVILITY_COMMENTERS)."""
+    return getattr(settings, "CIVILITY_COMMENTERS", "open") == "verified"
 
 
 def _posting_limits() -> tuple[ratelimit.Limit, ratelimit.Limit]:
@@ -187,6 +205,9 @@ def submit_comment(
     author_key = hashlib.sha256(author.casefold().encode()).hexdigest()[:32]
     hits = [("post-ip", ip_hash, per_ip)] if ip_hash else []
     ratelimit.check_all([*hits, ("post-author", author_key, per_author)])  # one round trip
+    # After the limits, so refused attempts count against them too (each may send a mail).
+    if commenter is None and verified_only():
+        raise VerificationRequired()
 
     comment = Comment(
         article=article,
@@ -243,7 +264,9 @@ def submit_comment(
         _link(comment, commenter)
         _opt_in(comment, notify_in, origin, notify_address)
         events.comment_created(comment)
-        record_assessments([(comment, result)], moderator, fresh=True)
+        record_assessments(
+            [(comment, result)], moderator, fresh=True, commenters={comment.pk: commenter}
+        )
     return comment
 
 
@@ -260,15 +283,20 @@ def _opt_in(comment: Comment, language: str | None, origin: str, address: str) -
         notifications.opt_in(comment, language, origin, address)
 
 
-def record_assessments(pairs: list, moderator, fresh: bool = False) -> None:
+def record_assessments(
+    pairs: list, moderator, fresh: bool = False, commenters: dict | None = None
+) -> None:
     """Store the engine's results for these comments, inside the caller's transaction: each
     one's Assessment (replacing one made under another model version), and the automatic
     decision where the policy is sure and nobody has decided yet. `fresh`: the comments were
-    saved in this transaction (nothing to look up).
+    saved in this transaction (nothing to look up). A comment of a verified commenter is
+    decided under their standing (policy [trust]: trusted, watched; comments/standing.py);
+    `commenters` ({comment id: Commenter or None}) when the caller knows who posted.
 
     Events and the public-list invalidation follow the commit."""
     if not pairs:
         return
+    pairs = with_standing(pairs, moderator, commenters)
     ids = [comment.pk for comment, _ in pairs]
     existing: dict[int, int] = {}
     decided: set[int] = set()

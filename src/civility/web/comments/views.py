@@ -42,7 +42,9 @@ from .services import (
     MAX_COMMENT_CHARS,
     CommenterRefused,
     CommentError,
+    VerificationRequired,
     submit_comment,
+    verified_only,
 )
 from .status_json import status_json, wants_status_json
 
@@ -137,6 +139,7 @@ def section_context(request, article, *, embed=False, form_values=None, form_err
         "reply_to": reply_to,
         "max_chars": MAX_COMMENT_CHARS,
         "max_author": MAX_AUTHOR_CHARS,
+        "verified_only": verified_only(),
         "post_url": f"{post_url}?{lang_query}",
         "guidelines_url": f"{reverse('comments:guidelines')}?{lang_query}",
         "embed_url": f"{reverse('comments:embed', args=[article.slug])}?{lang_query}",
@@ -265,6 +268,32 @@ def reader_error(error: CommentError, values: dict) -> str:
     return _("Your comment could not be accepted. Please check it and try again.")
 
 
+def verification_needed(request, values: dict) -> str:
+    """A post refused because the site takes verified commenters only: a sign-in link goes to
+    the address given (if any, and not too many already), and the reader is told what to do,
+    in the page's language. The form keeps what they typed."""
+    email = (values.get("email") or "").strip()
+    if not email:
+        return _(
+            "This site publishes comments from verified readers only. Give your e-mail "
+            "address and send again: we will mail you a sign-in link. Your comment is still here."
+        )
+    name = clean_name(values.get("author") or "")[:MAX_AUTHOR_CHARS]
+    if identity.send_sign_in_link(request, email, name, None):
+        message = _(
+            "This site publishes comments from verified readers only. We have sent a sign-in "
+            "link to %(email)s: open it in this browser, then send your comment again. It is "
+            "still here."
+        )
+    else:
+        message = _(
+            "This site publishes comments from verified readers only. A sign-in link was sent "
+            "to %(email)s recently: open it in this browser, then send your comment again. It "
+            "is still here."
+        )
+    return message % {"email": email}
+
+
 def _submit(request, article, *, embed: bool) -> HttpResponse:
     """The comment form's post, for the article page and the embed alike (already checked
     for CSRF or the embed's form token): store the comment, then show its status page."""
@@ -295,6 +324,9 @@ def _submit(request, article, *, embed: bool) -> HttpResponse:
             identity.send_sign_in_link(
                 request, comment.author_email, comment.author_name, comment.pk
             )
+    except VerificationRequired as exc:
+        message = verification_needed(request, values)
+        return _form_again(request, article, template, values, exc.field, message, embed=embed)
     except CommentError as exc:
         message = reader_error(exc, values)
         return _form_again(request, article, template, values, exc.field, message, embed=embed)

@@ -65,6 +65,9 @@ SUGGESTION_LABELS = {
 # Reason codes of the engine that are no guideline (the guidelines have REASON_LABELS).
 ENGINE_REASON_LABELS = {
     "unsupported_language": gettext_lazy("Language the engine does not model: needs a human"),
+    # The commenter's standing (policy [trust]) changed the engine's verdict.
+    "trusted": gettext_lazy("Trusted commenter: approve bands widened"),
+    "watched": gettext_lazy("Commenter rejected recently: never approved automatically"),
 }
 
 
