@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import smtplib
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import unquote
 
 import pytest
@@ -580,3 +580,20 @@ def test_a_comment_of_another_article_language_without_opt_in_row_uses_the_artic
     row = notifications.notify(comment, "approved", opted_in_only=False)
     assert row.language == "tr"
     assert notifications.notify(comment, "approved", opted_in_only=False) is None  # once
+
+
+@pytest.mark.django_db
+def test_a_new_window_does_not_bring_a_second_digest_within_the_period(
+    old_pending, moderator_user, settings, commit
+):
+    settings.CIVILITY_DIGEST_AGE_MINUTES = 30
+    settings.CIVILITY_DIGEST_EVERY_MINUTES = 60
+    period = 3600
+    boundary = (int(timezone.now().timestamp()) // period + 1) * period
+    before = datetime.fromtimestamp(boundary - 60, tz=UTC)
+    with commit():
+        assert digest.send_digest(now=before) == 1
+    OutgoingMail.objects.update(created=before)
+    after = before + timedelta(minutes=2)  # the next window, two minutes later
+    assert digest.send_digest(now=after) == 0
+    assert digest.send_digest(now=before + timedelta(minutes=61)) == 1

@@ -57,7 +57,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives
-from django.db import IntegrityError, close_old_connections, transaction
+from django.db import IntegrityError, transaction
 from django.template import TemplateDoesNotExist
 from django.template.loader import get_template, render_to_string
 from django.urls import reverse
@@ -464,7 +464,7 @@ def dispatch(mail_ids: list[int]) -> None:
 
 def send_here(mail_ids: list[int], retries: int = 0) -> int:
     """Attempt these mails in this process, then up to `retries` others that are due; the
-    number sent. Stops at the first failure (the rest stay pending) and, for this process,
+    number done (sent or skipped). Stops at the first failure (the rest stay pending) and, for this process,
     leaves the mail server alone until that failure's backoff has passed."""
     global _server_down_until
     if time.monotonic() < _server_down_until:
@@ -473,15 +473,15 @@ def send_here(mail_ids: list[int], retries: int = 0) -> int:
     ids = list(mail_ids)
     if retries:
         ids += [pk for pk in due(retries + len(ids)) if pk not in ids][:retries]
-    sent = 0
+    done = 0
     for mail_id in ids:
         delay = attempt(mail_id)
         if delay is not None:
             with _local:
                 _server_down_until = time.monotonic() + delay
             break
-        sent += 1
-    return sent
+        done += 1
+    return done
 
 
 def due(limit: int = 1000, overdue: float = 0.0) -> list[int]:
@@ -505,17 +505,14 @@ def sweep() -> int:
 
 def send_pending() -> tuple[int, int]:
     """Every due pending mail, here and now (`civility notifications send`, a cron job on a
-    site without workers): (sent, still pending)."""
+    site without workers): (done: sent or skipped, still pending)."""
     global _server_down_until
     _server_down_until = 0.0
-    sent = 0
-    try:
-        for mail_id in due():
-            if attempt(mail_id) is None:
-                sent += 1
-    finally:
-        close_old_connections()
-    return sent, OutgoingMail.objects.filter(status=OutgoingMail.PENDING).count()
+    done = 0
+    for mail_id in due():
+        if attempt(mail_id) is None:
+            done += 1
+    return done, OutgoingMail.objects.filter(status=OutgoingMail.PENDING).count()
 
 
 def reset() -> None:
