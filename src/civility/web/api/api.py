@@ -20,14 +20,16 @@ from civility.web.articles.models import Article
 from civility.web.commenters import sanctions as commenter_sanctions
 from civility.web.commenters import sso as commenter_sso
 from civility.web.commenters.models import Commenter
+from civility.web.comments import appeals as comment_appeals
 from civility.web.comments import cache as comment_cache
 from civility.web.comments import services
-from civility.web.comments.models import ACTION_STATUS, Comment
+from civility.web.comments.models import ACTION_STATUS, Appeal, Comment
 from civility.web.comments.views import client_ip, public_parent, site_origin
 from civility.web.errors import error_body
 from civility.web.i18n import supported
+from civility.web.moderation.appeals import appeals_queryset
 from civility.web.moderation.commenters import history as commenter_history
-from civility.web.moderation.stats import PeriodFigures, language_stats
+from civility.web.moderation.stats import PeriodFigures, appeal_stats, language_stats
 from civility.web.text import MAX_ID
 
 from . import schemas
@@ -572,3 +574,183 @@ def sanction_commenter(
     except commenter_sanctions.SanctionError as exc:
         return Status(400, {"error": f"{exc.field}: {exc.message}", "field": exc.field})
     return Status(201, _sanction_out(sanction))
+
+
+# -- appeals (docs/web.md "Appeals") -----------------------------------------------------------
+
+
+def _appeal_out(appeal) -> dict:
+    rejection = appeal.rejection
+    outcome = getattr(appeal, "outcome", None)
+    comment = appeal.comment
+    return {
+        "id": appeal.pk,
+        "comment": comment.pk,
+        "article": comment.article.slug,
+        "comment_text": comment.body,
+        "comment_status": comment.status,
+        "status": outcome.outcome if outcome else "pending",
+        "text": appeal.text,
+        "language": appeal.language,
+        "created": appeal.created.isoformat(),
+        "rejection": {
+            "decision_id": rejection.pk,
+            "reasons": list(rejection.reasons or []),
+            "actor": rejection.actor.get_username() if rejection.actor_id else None,
+            "automatic": rejection.automatic,
+            "created": rejection.created.isoformat(),
+        },
+        "outcome": None
+        if outcome is None
+        else {
+            "outcome": outcome.outcome,
+            "reason": outcome.reason,
+            "actor": outcome.actor.get_username(),
+            "created": outcome.created.isoformat(),
+            "decision_id": outcome.decision_id,
+        },
+    }
+
+
+def _appeal_error(exc: comment_appeals.AppealError) -> Status:
+    return Status(exc.status, {"error": f"{exc.field}: {exc.message}", "field": exc.field})
+
+
+@api.post(
+    "/appeals",
+    response={
+        201: schemas.AppealFiled,
+        400: schemas.Error,
+        404: schemas.Error,
+        409: schemas.Error,
+        413: schemas.Error,
+    },
+    summary="Appeal a rejected comment, once, as its author: the status_token is the secret "
+    "of the status_url its posting returned; 409 if it is not rejected or was appealed already",
+)
+def file_appeal(request, payload: schemas.AppealIn):
+    comment = (
+        Comment.objects.select_related("article").filter(status_token=payload.status_token).first()
+    )
+    if comment is None:
+        return Status(404, {"error": "no comment with this status token", "field": "status_token"})
+    language = payload.lang or comment.article.language
+    try:
+        appeal = comment_appeals.file_appeal(comment, payload.text, language)
+    except comment_appeals.AppealError as exc:
+        return _appeal_error(exc)
+    return Status(
+        201,
+        {
+            "id": appeal.pk,
+            "comment": comment.pk,
+            "status": "pending",
+            "created": appeal.created.isoformat(),
+        },
+    )
+
+
+APPEALS_PARAMETERS = {"status", "limit"}
+
+
+@api.get(
+    "/moderation/appeals",
+    auth=bearer,
+    response={200: schemas.AppealList, 400: schemas.Error, 401: schemas.Error, 403: schemas.Error},
+    summary="Appeals: pending (oldest first, by default) or decided (latest first), each with "
+    "the comment, the rejection (guidelines, who, when) and the appeal's text",
+)
+def list_appeals(
+    request,
+    status: Literal["pending", "decided"] = Query("pending"),
+    limit: int = Query(50, ge=1, le=200),
+):
+    _require(request, permission="comments.moderate_comment")
+    refused = _unknown_parameter(request, APPEALS_PARAMETERS)
+    if refused is not None:
+        return refused
+    appeals = list(appeals_queryset(status)[:limit])
+    return Status(200, {"count": len(appeals), "appeals": [_appeal_out(a) for a in appeals]})
+
+
+@api.post(
+    "/moderation/appeals/{appeal_id}/decision",
+    auth=bearer,
+    response={
+        200: schemas.AppealOut,
+        400: schemas.Error,
+        401: schemas.Error,
+        403: schemas.Error,
+        404: schemas.Error,
+        409: schemas.Error,
+        413: schemas.Error,
+    },
+    summary="Uphold or overturn an appeal, with a reason the commenter reads; 403 for the "
+    "moderator who rejected the comment; an overturn publishes the comment unchanged",
+)
+def decide_appeal(
+    request, payload: schemas.AppealDecisionIn, appeal_id: int = Path(..., ge=1, le=MAX_ID)
+):
+    _require(request, permission="comments.moderate_comment")
+    appeal = (
+        Appeal.objects.select_related("comment__article", "rejection__actor")
+        .filter(pk=appeal_id)
+        .first()
+    )
+    if appeal is None:
+        raise Http404("no appeal with this id")
+    try:
+        comment_appeals.decide_appeal(
+            appeal,
+            payload.outcome,
+            payload.reason,
+            request.auth,
+            origin=request.build_absolute_uri("/").rstrip("/"),
+        )
+    except comment_appeals.AppealError as exc:
+        return _appeal_error(exc)
+    appeal = Appeal.objects.select_related(
+        "comment__article", "rejection__actor", "outcome__actor"
+    ).get(pk=appeal.pk)
+    return Status(200, _appeal_out(appeal))
+
+
+def _appeal_figures(figures) -> dict:
+    return {
+        "guideline": figures.code,
+        "appeals": figures.appeals,
+        "pending": figures.pending,
+        "upheld": figures.upheld,
+        "overturned": figures.overturned,
+        "overturn_rate": figures.overturn_rate,
+    }
+
+
+@api.get(
+    "/moderation/stats/appeals",
+    auth=bearer,
+    response={
+        200: schemas.AppealStatsOut,
+        400: schemas.Error,
+        401: schemas.Error,
+        403: schemas.Error,
+    },
+    summary="Appeals filed in the last N days by the guideline the rejection cited: pending, "
+    "upheld, overturned and the overturn rate (the dashboard's figures)",
+)
+def moderation_appeal_stats(
+    request, days: int = Query(84, ge=1, le=366, description="the last N days, today included")
+):
+    _require(request, permission="comments.moderate_comment")
+    refused = _unknown_parameter(request, {"days"})
+    if refused is not None:
+        return refused
+    stats = appeal_stats(days)
+    return Status(
+        200,
+        {
+            "days": stats.days,
+            "total": _appeal_figures(stats.total),
+            "by_guideline": [_appeal_figures(f) for f in stats.by_guideline],
+        },
+    )

@@ -9,6 +9,7 @@ from ninja import Field, Schema
 from pydantic import BaseModel, ConfigDict, StrictBool, field_validator
 
 from civility.engine.moderator import MAX_TEXT_CHARS
+from civility.web.comments.appeals import MAX_APPEAL_CHARS, MAX_REASON_CHARS
 from civility.web.comments.models import REASON_CODES
 from civility.web.comments.services import MAX_AUTHOR_CHARS, MAX_COMMENT_CHARS
 from civility.web.text import MAX_ID, storable_problem, visible_text_problem
@@ -293,3 +294,92 @@ class CommenterOut(Schema):
     rejected_by_guideline: list[GuidelineCount]
     sanction: SanctionOut | None = Field(None, description="the sanction in force, if any")
     sanctions: list[SanctionOut]
+
+
+# A status link's secret: URL-safe base64 (secrets.token_urlsafe).
+URL_SAFE_64 = r"^[A-Za-z0-9_-]{1,64}$"
+
+
+class AppealIn(Schema):
+    status_token: str = Field(
+        ...,
+        pattern=URL_SAFE_64,
+        description="the secret of the comment's status_url (its last path segment): only "
+        "the comment's author holds it",
+    )
+    text: str = Field(
+        ..., min_length=1, max_length=MAX_APPEAL_CHARS, description="why it should be published"
+    )
+    lang: str | None = Field(
+        None,
+        pattern=LANGUAGE_CODE,
+        description="the language of the outcome mail (default: the article's)",
+    )
+
+    _text = field_validator("text")(storable_text)
+
+
+class AppealFiled(Schema):
+    id: int
+    comment: int
+    status: Literal["pending", "upheld", "overturned"]
+    created: str
+
+
+class RejectionOut(Schema):
+    decision_id: int
+    reasons: list[str]
+    actor: str | None = Field(None, description="the moderator's user name; null if automatic")
+    automatic: bool
+    created: str
+
+
+class AppealOutcomeOut(Schema):
+    outcome: Literal["upheld", "overturned"]
+    reason: str
+    actor: str
+    created: str
+    decision_id: int | None = Field(None, description="the approval an overturn appended")
+
+
+class AppealOut(Schema):
+    id: int
+    comment: int
+    article: str
+    comment_text: str
+    comment_status: Literal["pending", "approved", "rejected"]
+    status: Literal["pending", "upheld", "overturned"]
+    text: str
+    language: str
+    created: str
+    rejection: RejectionOut
+    outcome: AppealOutcomeOut | None = None
+
+
+class AppealList(Schema):
+    count: int
+    appeals: list[AppealOut]
+
+
+class AppealDecisionIn(Schema):
+    outcome: Literal["upheld", "overturned"]
+    reason: str = Field(
+        ..., min_length=1, max_length=MAX_REASON_CHARS, description="shown to the commenter"
+    )
+
+    _reason = field_validator("reason")(storable_text)
+
+
+class AppealGuidelineFigures(Schema):
+    guideline: str
+    appeals: int
+    pending: int
+    upheld: int
+    overturned: int
+    overturn_rate: float | None = Field(None, description="overturned ÷ decided; null if none")
+
+
+class AppealStatsOut(Schema):
+    days: int
+    total: AppealGuidelineFigures
+    by_guideline: list[AppealGuidelineFigures]

@@ -39,6 +39,7 @@ from . import cache as article_cache
 from . import queueing
 from .models import (
     ACTION_STATUS,
+    APPEAL_OVERTURNED,
     APPROVE,
     APPROVED,
     PENDING,
@@ -402,6 +403,7 @@ def record_decision(
     *,
     seen=UNCHECKED,
     change: bool = False,
+    overturning_appeal: bool = False,
 ) -> Decision:
     """Append a moderator's decision. Raises DecisionError (bad input or no permission).
 
@@ -409,11 +411,13 @@ def record_decision(
     comment's latest decision it saw, None when it saw the comment pending. If the comment has
     been decided since, nothing is recorded and DecisionConflict says by whom. A first decision
     (`change` False) needs a pending comment; reversing one is `change=True` with the id of the
-    decision being changed."""
+    decision being changed. `overturning_appeal`: the approval an overturned appeal appends
+    (appeals.decide_appeal), the one decision that may cite APPEAL_OVERTURNED."""
     if action not in ACTION_STATUS:
         raise DecisionError("action", "action must be 'approve' or 'reject'")
     reasons = list(reasons or [])
-    unknown = [r for r in reasons if not isinstance(r, str) or r not in REASON_CODES]
+    codes = (*REASON_CODES, APPEAL_OVERTURNED) if overturning_appeal else REASON_CODES
+    unknown = [r for r in reasons if not isinstance(r, str) or r not in codes]
     if unknown:
         raise DecisionError(
             "reasons", f"unknown reason code(s): {unknown}; known: {', '.join(REASON_CODES)}"

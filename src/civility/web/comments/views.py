@@ -36,7 +36,8 @@ from civility.web.text import clean_name, has_control, has_visible, parse_id
 
 from . import cache as comment_cache
 from . import embed as embed_forms
-from .models import REJECTED, Comment
+from .appeals import MAX_APPEAL_CHARS, AppealError, file_appeal
+from .models import REJECTED, Appeal, Comment
 from .services import (
     MAX_AUTHOR_CHARS,
     MAX_COMMENT_CHARS,
@@ -49,7 +50,6 @@ from .services import (
 from .status_json import status_json, wants_status_json
 
 log = logging.getLogger(__name__)
-
 
 
 def client_ip(request) -> str:
@@ -445,13 +445,19 @@ def embed_post(request, slug):
 
 
 @require_GET
-@xframe_options_exempt  # shown inside the CMS embed after posting; it has no actions to hijack
+@xframe_options_exempt  # shown inside the CMS embed after posting; its one form is the appeal
 def comment_status(request, token):
     comment = Comment.objects.select_related("article").filter(status_token=token).first()
     if comment is None:
         raise Http404
     if wants_status_json(request):
         return status_json(request, comment)
+    return _status_page(request, comment)
+
+
+def _status_page(request, comment, *, appeal_error="", appeal_text="", status=200):
+    """The commenter's private page: the outcome, the guidelines broken, and for a rejected
+    comment its appeal (the form, or the appeal sent and its outcome)."""
     language = reader_language(request, comment.article)
     with translation.override(language):
         reasons = []
@@ -464,10 +470,13 @@ def comment_status(request, token):
         embed = request.GET.get("embed") == "1"
         lang_query = urlencode({"lang": language})
         status_url = request.build_absolute_uri(comment.get_status_url())
+        appeal = Appeal.objects.filter(comment=comment).select_related("outcome").first()
+        appeal_query = {"lang": language, **({"embed": "1"} if embed else {})}
         context = {
             "comment": comment,
             "reasons": reasons,
             "just_posted": request.GET.get("new") == "1",
+            "just_appealed": request.GET.get("appealed") == "1" and appeal is not None,
             "status_url": f"{status_url}?{lang_query}",
             "embed": embed,
             "article_url": f"{comment.article.get_absolute_url()}?{lang_query}",
@@ -476,11 +485,69 @@ def comment_status(request, token):
             ),
             "guidelines_url": f"{reverse('comments:guidelines')}?{lang_query}",
             "language_links": language_links(request),
+            "appeal": appeal,
+            "appeal_outcome": getattr(appeal, "outcome", None) if appeal else None,
+            "can_appeal": appeal is None and comment.status == REJECTED,
+            "appeal_url": reverse("comments:appeal", args=[comment.status_token])
+            + "?"
+            + urlencode(appeal_query),
+            "appeal_error": appeal_error,
+            "appeal_text": appeal_text,
+            "max_appeal": local_digits(MAX_APPEAL_CHARS),
         }
-        response = render(request, "comments/status.html", context)
+        response = render(request, "comments/status.html", context, status=status)
     response["Cache-Control"] = "private, no-store"
     response["Referrer-Policy"] = "no-referrer"  # the token must not leak through links
     return _in_language(response, language)
+
+
+def appeal_problem(error: AppealError, text) -> str:
+    """What to tell a commenter whose appeal was refused, in the page's language."""
+    if error.code == "appealed":
+        return _("You have appealed this decision already. Each rejection can be appealed once.")
+    if error.code == "not_rejected":
+        return _("Only a comment that was not published can be appealed.")
+    if not isinstance(text, str) or not text.strip():
+        return _("Please write why your comment should be published.")
+    if len(text.strip()) > MAX_APPEAL_CHARS:
+        return _("Your appeal is %(count)s characters long; the limit is %(max)s.") % {
+            "count": local_digits(len(text.strip())),
+            "max": local_digits(MAX_APPEAL_CHARS),
+        }
+    if has_control(text):
+        return _("Your appeal contains control characters. Please remove them.")
+    if not has_visible(text):
+        return _("Your appeal needs at least one letter, digit or emoji.")
+    return _("Your appeal contains characters that cannot be stored. Please remove them.")
+
+
+# No CSRF cookie: the status link's token in the URL is the commenter's proof of authorship
+# (only its holder can post here), and the page may be framed on the publisher's site, where
+# third-party cookies are not sent. A forged post could only appeal a comment whose private
+# link the forger holds already.
+@csrf_exempt
+@xframe_options_exempt
+@require_POST
+def appeal(request, token):
+    """The status page's appeal form: once per rejected comment, then back to the page."""
+    comment = Comment.objects.select_related("article").filter(status_token=token).first()
+    if comment is None:
+        raise Http404
+    language = reader_language(request, comment.article)
+    text = request.POST.get("text", "")
+    try:
+        file_appeal(comment, text, language)
+    except AppealError as exc:
+        with translation.override(language):
+            message = appeal_problem(exc, text)
+        shown = text[: MAX_APPEAL_CHARS * 2] if exc.field == "text" else ""
+        return _status_page(
+            request, comment, appeal_error=message, appeal_text=shown, status=exc.status
+        )
+    query = {"lang": language, "appealed": "1"}
+    if request.GET.get("embed") == "1":
+        query["embed"] = "1"
+    return redirect(comment.get_status_url() + "?" + urlencode(query) + "#appeal")
 
 
 @require_GET

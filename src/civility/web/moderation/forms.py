@@ -22,6 +22,8 @@ REASON_LABELS = {
     "promotion": _("Commercial or personal promotion"),
     "off_topic": _("Not relevant to the article"),
     "other": _("Other (say why in the note)"),
+    # Not a choice: the reason of the approval an overturned appeal appends.
+    "appeal_overturned": _("Appeal overturned"),
 }
 REASON_CHOICES = [(code, REASON_LABELS[code]) for code in REASON_CODES]
 

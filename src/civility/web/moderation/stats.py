@@ -26,7 +26,16 @@ from django.db.models.functions import Coalesce, Concat, NullIf, TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from civility.web.comments.models import APPROVE, REASON_CODES, REJECT, Comment, Decision
+from civility.web.comments.models import (
+    APPROVE,
+    OVERTURNED,
+    REASON_CODES,
+    REJECT,
+    UPHELD,
+    Appeal,
+    Comment,
+    Decision,
+)
 
 
 @dataclass
@@ -334,3 +343,60 @@ def language_stats(
             total.add(figures)
         languages.append(LanguageSeries(language, series[language], total))
     return LanguageStats(period, first_day, today, languages)
+
+
+# --- appeals ---------------------------------------------------------------------------------
+
+
+@dataclass
+class AppealFigures:
+    """Appeals filed in the range against rejections citing one guideline (or all of them):
+    how many, how many wait, and how the decided ones ended."""
+
+    code: str
+    appeals: int = 0
+    pending: int = 0
+    upheld: int = 0
+    overturned: int = 0
+
+    @property
+    def decided(self) -> int:
+        return self.upheld + self.overturned
+
+    @property
+    def overturn_rate(self) -> float | None:
+        """Overturned ÷ decided; None while none is decided."""
+        return self.overturned / self.decided if self.decided else None
+
+
+@dataclass
+class AppealStats:
+    days: int
+    total: AppealFigures
+    by_guideline: list[AppealFigures]
+
+
+def appeal_stats(days: int, now: datetime | None = None) -> AppealStats:
+    """Appeals filed in the last `days` days (today included), by the guideline(s) the
+    appealed rejection cited: a rejection citing two counts under both (the total counts
+    each appeal once); a rejection citing none counts as "other"."""
+    now = now or timezone.now()
+    first_day = timezone.localdate(now) - timedelta(days=days - 1)
+    since = timezone.make_aware(datetime.combine(first_day, datetime.min.time()))
+    total = AppealFigures("all")
+    by_code: dict[str, AppealFigures] = {}
+    rows = Appeal.objects.filter(created__gte=since).values_list(
+        "rejection__reasons", "outcome__outcome"
+    )
+    for reasons, outcome in rows:
+        codes = [c for c in dict.fromkeys(reasons or []) if c in REASON_CODES] or ["other"]
+        for figures in (total, *(by_code.setdefault(c, AppealFigures(c)) for c in codes)):
+            figures.appeals += 1
+            if outcome == UPHELD:
+                figures.upheld += 1
+            elif outcome == OVERTURNED:
+                figures.overturned += 1
+            else:
+                figures.pending += 1
+    ordered = [by_code[code] for code in REASON_CODES if code in by_code]
+    return AppealStats(days=days, total=total, by_guideline=ordered)

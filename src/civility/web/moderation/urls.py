@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import commenters, views
+from . import appeals, commenters, views
 
 app_name = "moderation"
 
@@ -22,6 +22,12 @@ urlpatterns = [
         "commenters/<int:commenter_id>/sanction/",
         views.moderator_required(commenters.sanction),
         name="sanction",
+    ),
+    path("appeals/", views.moderator_required(appeals.appeals_page), name="appeals"),
+    path(
+        "appeals/<int:appeal_id>/decide/",
+        views.moderator_required(appeals.decide),
+        name="appeal-decide",
     ),
     path("dashboard/", views.dashboard, name="dashboard"),
     path("preferences/", views.preferences, name="preferences"),

@@ -53,7 +53,7 @@ from .forms import (
 )
 from .models import ModeratorProfile
 from .queue import queue_comments
-from .stats import DAY, LanguageStats, dashboard_stats, language_stats
+from .stats import DAY, LanguageStats, appeal_stats, dashboard_stats, language_stats
 
 PAGE_SIZE = 25
 DASHBOARD_DAYS = (7, 14, 30, 90)
@@ -485,6 +485,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         for code, n in stats.rejections_by_reason
     ]
     by_language = language_stats(days)
+    appeals = appeal_stats(days)
     return render(
         request,
         "moderation/dashboard.html",
@@ -498,6 +499,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             ),
             "languages": _language_sections(by_language, day_format),
             "period_heading": _("Day") if by_language.period == DAY else _("Week starting"),
+            "appeals": appeals,
+            "appeal_rows": [
+                (str(_("Other") if f.code == "other" else REASON_LABELS[f.code]), f)
+                for f in appeals.by_guideline
+            ],
         },
     )
 

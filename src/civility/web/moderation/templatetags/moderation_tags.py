@@ -113,6 +113,14 @@ def reason_labels(codes) -> str:
     return ", ".join(str(REASON_LABELS.get(code, code)) for code in codes or [])
 
 
+@register.simple_tag
+def pending_appeals() -> int:
+    """How many appeals wait for a moderator (the navigation's count)."""
+    from civility.web.comments.models import Appeal
+
+    return Appeal.objects.filter(outcome__isnull=True).count()
+
+
 @register.filter
 def status_label(status: str) -> str:
     from ..views import STATUS_LABELS
