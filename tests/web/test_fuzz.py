@@ -26,6 +26,7 @@ from django.test import Client
 
 from civility.web.api.models import ApiToken
 from civility.web.commenters.models import Commenter
+from civility.web.comments import appeals
 from civility.web.comments.models import Comment
 from civility.web.perspective import views as perspective_views
 from civility.web.perspective.models import ApiKey
@@ -84,6 +85,10 @@ def world(article, fake_engine, moderator_user, monkeypatch, settings):
     pending = services.submit_comment(article, "Bob", "", "hmm maybe", ip="10.0.0.2")
     staff = User.objects.create_user("editor", "e@example.org", "pw-long-enough", is_staff=True)
     settings.CIVILITY_SSO_SECRET = SSO_SECRET
+    # Rejected by the policy: one to appeal (the filing door), one appealed (the decision door).
+    to_appeal = services.submit_comment(article, "Cem", "", "You idiot.", ip="10.0.0.3")
+    appealed = services.submit_comment(article, "Deniz", "", "What an idiot idea.", ip="10.0.0.4")
+    appeal = appeals.file_appeal(appealed, "It was about the idea.")
     return {
         "commenter": Commenter.objects.create(display_name="Dana", email="dana@example.org"),
         "article": article,
@@ -93,6 +98,8 @@ def world(article, fake_engine, moderator_user, monkeypatch, settings):
         "staff_token": ApiToken.objects.issue(staff)[1],
         "key": ApiKey.create("fuzz", qps=100_000)[1],
         "moderator": moderator_user,
+        "to_appeal": to_appeal,
+        "appeal": appeal,
     }
 
 
@@ -139,6 +146,16 @@ def json_doors(world) -> list[tuple[str, dict, dict]]:
             "/api/v1/assess",
             {"text": "A fair point.", "article": {"title": "T", "body": "B"}, "lang": "en"},
             {},
+        ),
+        (
+            "/api/v1/appeals",
+            {"status_token": world["to_appeal"].status_token, "text": "Please.", "lang": "en"},
+            {},
+        ),
+        (
+            f"/api/v1/moderation/appeals/{world['appeal'].pk}/decision",
+            {"outcome": "upheld", "reason": "It insults a reader."},
+            mod,
         ),
         (
             f"/api/v1/moderation/comments/{world['pending'].pk}/decision",
@@ -367,6 +384,9 @@ def test_hostile_urls_queries_forms_and_cookies_never_get_a_500(world, client):
             f"/comments/status/{value}/",
             f"/api/v1/articles/{value}/comments",
             f"/moderation/comments/{value}/decide/",
+            f"/moderation/appeals/?status={value}&page={value}",
+            f"/api/v1/moderation/appeals?status={value}&limit={value}",
+            f"/api/v1/moderation/stats/appeals?days={value}",
         ):
             probe.send(f"GET {value!r:.20}", "GET", path, path.startswith("/api/"))
         for query in ("q", "status", "article", "language", "category", "order", "limit"):
@@ -396,6 +416,22 @@ def test_hostile_urls_queries_forms_and_cookies_never_get_a_500(world, client):
                 data=_urlencoded({**decision, "comment_ids": value}),
                 content_type="application/x-www-form-urlencoded",
                 HTTP_ACCEPT="application/json",
+            )
+        appeal_path = f"/comments/status/{world['to_appeal'].status_token}/appeal/"
+        for path, fields in (
+            (f"{appeal_path}?lang={value}&embed={value}", {"text": value}),
+            (
+                f"/moderation/appeals/{world['appeal'].pk}/decide/",
+                {"outcome": value, "reason": value, "next": value},
+            ),
+        ):
+            probe.send(
+                "appeal form",
+                "POST",
+                path,
+                False,
+                data=_urlencoded(fields),
+                content_type="application/x-www-form-urlencoded",
             )
         login = _urlencoded({"username": value, "password": value})
         probe.send(

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from civility.web.api.models import ApiToken
-from civility.web.comments import services
+from civility.web.comments import appeals, services
 from civility.web.wsgi import application
 
 CASES_PER_OPERATION = 40
@@ -73,6 +73,9 @@ def token(article, fake_engine, settings, keep_test_connection):
     editor.groups.add(services.moderators_group())
     for i in range(3):
         services.submit_comment(article, f"Reader {i}", "", f"hmm point {i}", ip="10.0.0.9")
+        # Rejected by the policy and appealed: the appeals endpoints have something to act on.
+        rejected = services.submit_comment(article, f"Critic {i}", "", "idiot", ip="10.0.0.8")
+        appeals.file_appeal(rejected, f"Appeal {i}")
     issued = ApiToken.objects.issue(User.objects.get(pk=editor.pk))[1]
     CURRENT_TOKEN.append(issued)
     return issued
