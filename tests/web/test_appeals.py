@@ -460,3 +460,36 @@ def test_no_address_no_mail(
     with django_capture_on_commit_callbacks(execute=True):
         appeals.decide_appeal(appeal, UPHELD, "No.", sam)
     assert mail.outbox == []
+
+
+def test_the_upheld_mail_names_the_guideline_and_the_status_page(
+    client, rejected_by_layla, sam, django_capture_on_commit_callbacks
+):
+    comment = rejected_by_layla  # posted with dana@example.org, on an English article
+    appeal = appeals.file_appeal(comment, "Please.", "en")
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        appeals.decide_appeal(appeal, UPHELD, "It insults <b>a reader</b>.", sam, origin="http://x")
+    (message,) = mail.outbox
+    assert message.to == ["dana@example.org"]
+    assert message.subject == "Your appeal was reviewed: the decision stands"
+    assert "It insults <b>a reader</b>." in message.body  # plain text: as written
+    assert "Argue with ideas, not people" in message.body  # the guideline, in plain words
+    assert f"http://x{comment.get_status_url()}?lang=en" in message.body
+    html = message.alternatives[0][0]
+    assert "It insults &lt;b&gt;a reader&lt;/b&gt;." in html  # HTML: escaped
+    assert comment.body not in message.body  # a mail never carries the comment's text
+
+
+def test_the_export_holds_the_appeal(rejected_by_layla, sam):
+    import io
+
+    from django.core.management import call_command
+
+    appeal = appeals.file_appeal(rejected_by_layla, "My words, again.")
+    appeals.decide_appeal(appeal, UPHELD, "No.", sam)
+    out = io.StringIO()
+    call_command("commenter", "export", "dana@example.org", stdout=out)
+    (exported,) = json.loads(out.getvalue())["comments"]
+    assert exported["appeal"]["text"] == "My words, again."
+    assert (exported["appeal"]["outcome"], exported["appeal"]["reason"]) == (UPHELD, "No.")

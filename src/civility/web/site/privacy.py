@@ -28,7 +28,8 @@ def export(email: str) -> dict:
     """Everything held about the commenter with this address, as plain data."""
     commenters, comments = _held(email)
     out_comments = []
-    for comment in comments.with_status().select_related("article").prefetch_related("decisions"):
+    held = comments.with_status().select_related("article", "appeal__outcome")
+    for comment in held.prefetch_related("decisions"):
         out_comments.append(
             {
                 "id": comment.pk,
@@ -51,6 +52,7 @@ def export(email: str) -> dict:
                     }
                     for d in comment.decisions.all()
                 ],
+                "appeal": _appeal(comment),
             }
         )
     return {
@@ -76,6 +78,21 @@ def export(email: str) -> dict:
             for c in commenters
         ],
         "comments": out_comments,
+    }
+
+
+def _appeal(comment) -> dict | None:
+    """The commenter's appeal of the comment's rejection (their words) and its outcome."""
+    appeal = getattr(comment, "appeal", None)
+    if appeal is None:
+        return None
+    outcome = getattr(appeal, "outcome", None)
+    return {
+        "text": appeal.text,
+        "filed": appeal.created.isoformat(),
+        "outcome": outcome.outcome if outcome else "pending",
+        "reason": outcome.reason if outcome else None,
+        "decided": outcome.created.isoformat() if outcome else None,
     }
 
 
