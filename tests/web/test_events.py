@@ -8,6 +8,7 @@ import pytest
 from django.db import connection, transaction
 
 from civility.web import events, workers
+from civility.web.commenters import notifications
 from civility.web.comments import assessing, services
 from civility.web.comments.models import Comment, Decision
 from civility.web.webhooks import delivery
@@ -126,7 +127,7 @@ def test_webhooks_hear_the_stream_and_store_deliveries_with_the_change(
     monkeypatch.setattr(delivery, "dispatch", lambda ids: sent.append(list(ids)))
     Webhook.objects.create(url="https://example.org/hook", events=[events.CREATED])
     assert events.listened(events.CREATED)
-    assert not events.listened(events.APPROVED)
+    assert not webhook_events.wants(events.APPROVED)  # (commenter mails always listen to it)
     with django_capture_on_commit_callbacks(execute=True):
         comment = post("A fair point about the talks.")
         stored = list(Delivery.objects.values_list("pk", "event", "comment_id"))
@@ -159,13 +160,14 @@ def test_a_deleted_webhook_is_forgotten_at_once(post, monkeypatch):
 
 
 def test_the_sweeper_finds_each_apps_sweep_and_survives_one_failing(monkeypatch, caplog):
-    assert {config.label for config in workers.sweepers()} == {"comments", "webhooks"}
+    assert {config.label for config in workers.sweepers()} == {"comments", "commenters", "webhooks"}
     monkeypatch.setattr(assessing, "sweep", lambda: 3)
+    monkeypatch.setattr(notifications, "sweep", lambda: 0)
 
     def broken():
         raise RuntimeError("webhooks sweep failed")
 
     monkeypatch.setattr(delivery, "sweep", broken)
-    assert workers.sweep_apps() == {"comments": 3}
+    assert workers.sweep_apps() == {"comments": 3, "commenters": 0}
     assert "sweeper of webhooks failed" in caplog.text
     assert "sweeper requeued: comments 3" in caplog.text

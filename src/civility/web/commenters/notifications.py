@@ -87,6 +87,17 @@ class OptInError(ValueError):
     """The opt-in cannot be recorded: no address to write to."""
 
 
+# Set on a comment instance while it is posted: the page language it opted in with, or None.
+# A decision in the posting transaction (an automatic one) then needs no query to know.
+CHOICE = "_notification_choice"
+
+
+def no_opt_in(comment) -> None:
+    """The comment being posted did not ask for notifications (the posting path says so, so
+    its automatic decision costs no query)."""
+    comment.__dict__[CHOICE] = None
+
+
 def opt_in(comment, language: str, origin: str = "", email: str = "") -> bool:
     """Record, in the posting transaction, that `comment`'s author wants its outcome and
     replies by e-mail, in `language`, with links to `origin` (scheme://host). `email`: the
@@ -99,12 +110,14 @@ def opt_in(comment, language: str, origin: str = "", email: str = "") -> bool:
         ratelimit.check("notify-opt-in", address_key(email), ratelimit.Limit(*_opt_in_limit()))
     except ratelimit.RateLimited:
         log.info("notification opt-in not recorded: too many for this address")
+        no_opt_in(comment)
         return False
-    NoticeRequest.objects.create(
+    notice = NoticeRequest.objects.create(
         comment_id=comment.pk,
         language=supported(language) or settings.LANGUAGE_CODE,
         origin=(origin or "")[:200],
     )
+    comment.__dict__[CHOICE] = notice.language
     return True
 
 
@@ -199,12 +212,15 @@ def handle(event: str, items) -> None:
     """A decision approved or rejected these comments: the outcome to those that opted in,
     and, for an approved reply, a reply notice to the comment it answers."""
     approved = event == lifecycle.APPROVED
-    ids = {comment.pk for comment, _decision in items}
+    known = {c.pk: c.__dict__[CHOICE] for c, _decision in items if CHOICE in c.__dict__}
+    ids = {comment.pk for comment, _decision in items} - set(known)
     if approved:
         ids |= {comment.parent_id for comment, _decision in items if comment.parent_id}
-    notices = dict(
-        NoticeRequest.objects.filter(comment_id__in=ids).values_list("comment_id", "language")
-    )
+    notices = {pk: language for pk, language in known.items() if language is not None}
+    if ids:  # a fresh post's own choice is known; the rest (and replied-to comments) looked up
+        notices.update(
+            NoticeRequest.objects.filter(comment_id__in=ids).values_list("comment_id", "language")
+        )
     if not notices:
         return
     for comment, decision in items:

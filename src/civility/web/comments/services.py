@@ -280,7 +280,9 @@ def _link(comment: Comment, commenter) -> None:
 def _opt_in(comment: Comment, language: str | None, origin: str, address: str) -> None:
     """The commenter's request for e-mail about this comment, before any decision on it (an
     automatic one may come in the same transaction)."""
-    if language is not None:
+    if language is None:
+        notifications.no_opt_in(comment)
+    else:
         notifications.opt_in(comment, language, origin, address)
 
 

@@ -19,14 +19,15 @@ from .models import Delivery, Webhook
 # query for webhooks that usually do not exist. A new or changed webhook is seen by every
 # process within SUBSCRIBERS_TTL seconds (at once in the process that saved it).
 SUBSCRIBERS_TTL = 5.0
-_subscribers: tuple[float, list[tuple[int, frozenset]]] = (0.0, [])
+_subscribers: tuple[float, list[tuple[int, frozenset]]] = (float("-inf"), [])
 _lock = threading.Lock()
 
 
 def forget_subscribers() -> None:
     global _subscribers
     with _lock:
-        _subscribers = (0.0, [])
+        # Stale whatever the clock says (time.monotonic() starts near 0 when a machine boots).
+        _subscribers = (float("-inf"), [])
 
 
 def subscribers(event: str) -> list[int]:
