@@ -493,3 +493,16 @@ def test_the_export_holds_the_appeal(rejected_by_layla, sam):
     (exported,) = json.loads(out.getvalue())["comments"]
     assert exported["appeal"]["text"] == "My words, again."
     assert (exported["appeal"]["outcome"], exported["appeal"]["reason"]) == (UPHELD, "No.")
+
+
+def test_the_rejection_mail_points_to_the_appeal(post, layla, django_capture_on_commit_callbacks):
+    from civility.web.commenters import notifications
+
+    comment = post("hmm, opted in", author="Dana", email="dana@example.org")
+    notifications.opt_in(comment, language="tr", origin="http://x", email="dana@example.org")
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.record_decision(comment, REJECT, ["promotion"], layla)
+    (message,) = mail.outbox
+    assert "bu sayfadan karara bir kez itiraz edebilirsiniz" in message.body
+    assert f"http://x{comment.get_status_url()}" in message.body
