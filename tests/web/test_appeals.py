@@ -506,3 +506,26 @@ def test_the_rejection_mail_points_to_the_appeal(post, layla, django_capture_on_
     (message,) = mail.outbox
     assert "bu sayfadan karara bir kez itiraz edebilirsiniz" in message.body
     assert f"http://x{comment.get_status_url()}" in message.body
+
+
+def test_the_appeals_page_costs_the_same_queries_for_more_appeals(post, layla, sam, settings):
+    from django.db import connection as db
+    from django.test.utils import CaptureQueriesContext
+
+    client = signed_in(sam)
+    settings.CIVILITY_POST_LIMIT_PER_AUTHOR = settings.CIVILITY_POST_LIMIT_PER_IP = (100, 60)
+
+    def appeal_some(n):
+        for i in range(n):
+            comment = post(f"hmm number {i} {n}")
+            services.record_decision(comment, REJECT, ["other"], layla)
+            appeals.file_appeal(comment, f"Appeal {i}")
+
+    appeal_some(2)
+    client.get("/moderation/appeals/")  # sessions, permissions and templates warmed
+    with CaptureQueriesContext(db) as few:
+        assert client.get("/moderation/appeals/").text.count('class="appeal-decision"') == 2
+    appeal_some(10)
+    with CaptureQueriesContext(db) as many:
+        assert client.get("/moderation/appeals/").text.count('class="appeal-decision"') == 12
+    assert len(many) == len(few), (len(few), len(many))  # 9 on SQLite

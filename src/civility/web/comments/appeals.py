@@ -178,7 +178,7 @@ def pending_appeals():
     """Appeals without an outcome, oldest first, with what the queue page shows."""
     return (
         Appeal.objects.filter(outcome__isnull=True)
-        .select_related("comment__article", "rejection__actor")
+        .select_related("comment__article", "rejection__actor", "outcome")
         .order_by("created", "id")
     )
 

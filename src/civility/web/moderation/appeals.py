@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from civility.web.comments import appeals as service
-from civility.web.comments.models import OVERTURNED, Appeal, Decision
+from civility.web.comments.models import ACTION_STATUS, OVERTURNED, Appeal, Decision
 from civility.web.i18n import local_digits
 
 from . import live
@@ -46,8 +46,12 @@ def appeals_page(request: HttpRequest) -> HttpResponse:
     shown = DECIDED if request.GET.get("status") == DECIDED else PENDING
     page = Paginator(appeals_queryset(shown), PAGE_SIZE).get_page(request.GET.get("page"))
     items = []
-    for appeal in page.object_list:
-        latest = appeal.comment.latest_decision
+    appeals = list(page.object_list)
+    latest: dict[int, Decision] = {}
+    trails = Decision.objects.filter(comment_id__in=[a.comment_id for a in appeals])
+    for decision in trails.order_by("id"):
+        latest[decision.comment_id] = decision
+    for appeal in appeals:
         outcome = getattr(appeal, "outcome", None)
         items.append(
             {
@@ -57,8 +61,9 @@ def appeals_page(request: HttpRequest) -> HttpResponse:
                 "rejected_by": rejecter_label(appeal.rejection),
                 "outcome": outcome,
                 "decided_by": live.display_name(outcome.actor) if outcome else "",
-                "may_decide": request.user.pk not in service.rejecters(appeal, latest),
-                "status": appeal.comment.status,
+                "may_decide": request.user.pk
+                not in service.rejecters(appeal, latest[appeal.comment_id]),
+                "status": ACTION_STATUS[latest[appeal.comment_id].action],
             }
         )
     context = {
