@@ -142,15 +142,18 @@ def csp(response) -> dict:
 @pytest.fixture
 def pages(article, post, moderator_user):
     comment = post("A fair point.")
+    rejected = post("You idiot.")  # its status page has the appeal form
     return {
         "home": "/",
         "article": f"/articles/{article.slug}/",
         "embed": f"/embed/{article.slug}/",
         "status": f"/comments/status/{comment.status_token}/",
+        "rejected status": f"/comments/status/{rejected.status_token}/",
         "guidelines": "/guidelines/",
         "login": "/accounts/login/",
         "queue": "/moderation/",
         "dashboard": "/moderation/dashboard/",
+        "appeals": "/moderation/appeals/",
         "admin login": "/admin/login/",
         "api docs": "/api/v1/docs",
     }
@@ -163,7 +166,7 @@ def test_every_page_has_a_strict_csp_and_nothing_inline_it_would_block(
     anonymous = Client()
     client.force_login(moderator_user)
     for name, path in pages.items():
-        browser = client if name in ("queue", "dashboard") else anonymous
+        browser = client if name in ("queue", "dashboard", "appeals") else anonymous
         for _ in range(2):  # the second read of the article page comes from the fast path
             response = browser.get(path)
             assert response.status_code == 200, name
@@ -176,7 +179,7 @@ def test_every_page_has_a_strict_csp_and_nothing_inline_it_would_block(
             assert not INLINE_SCRIPT.search(html), name
             assert not INLINE_STYLE.search(html), name
             assert not EVENT_HANDLER.search(html), name
-        framed = name in ("embed", "status")
+        framed = name in ("embed", "status", "rejected status")
         assert policy["frame-ancestors"] == (["*"] if framed else ["'none'"]), name
 
 
