@@ -529,3 +529,16 @@ def test_the_appeals_page_costs_the_same_queries_for_more_appeals(post, layla, s
     with CaptureQueriesContext(db) as many:
         assert client.get("/moderation/appeals/").text.count('class="appeal-decision"') == 12
     assert len(many) == len(few), (len(few), len(many))  # 9 on SQLite
+
+
+def test_the_queue_card_shows_the_appeal(rejected_by_layla, sam):
+    client = signed_in(sam)
+    assert "appeal-badge" not in client.get("/moderation/?status=rejected").text
+    appeal = appeals.file_appeal(rejected_by_layla, "Please.")
+    card = client.get("/moderation/?status=rejected").text
+    assert f'href="/moderation/appeals/?status=pending#appeal-{appeal.pk}">Appeal waiting<' in card
+    appeals.decide_appeal(appeal, OVERTURNED, "Fair.", sam)
+    card = client.get("/moderation/?status=approved").text
+    assert (
+        f'href="/moderation/appeals/?status=decided#appeal-{appeal.pk}">Appeal overturned<' in card
+    )

@@ -27,7 +27,7 @@ from civility.web.comments.models import ACTION_STATUS, Appeal, Comment
 from civility.web.comments.views import client_ip, public_parent, site_origin
 from civility.web.errors import error_body
 from civility.web.i18n import supported
-from civility.web.moderation.appeals import appeals_queryset
+from civility.web.moderation.appeals import appeals_queryset, latest_decisions
 from civility.web.moderation.commenters import history as commenter_history
 from civility.web.moderation.stats import PeriodFigures, appeal_stats, language_stats
 from civility.web.text import MAX_ID
@@ -579,7 +579,8 @@ def sanction_commenter(
 # -- appeals (docs/web.md "Appeals") -----------------------------------------------------------
 
 
-def _appeal_out(appeal) -> dict:
+def _appeal_out(appeal, latest=None) -> dict:
+    """One appeal as the API shows it; `latest`: the comment's latest decision, if known."""
     rejection = appeal.rejection
     outcome = getattr(appeal, "outcome", None)
     comment = appeal.comment
@@ -588,7 +589,7 @@ def _appeal_out(appeal) -> dict:
         "comment": comment.pk,
         "article": comment.article.slug,
         "comment_text": comment.body,
-        "comment_status": comment.status,
+        "comment_status": ACTION_STATUS[latest.action] if latest else comment.status,
         "status": outcome.outcome if outcome else "pending",
         "text": appeal.text,
         "language": appeal.language,
@@ -670,7 +671,9 @@ def list_appeals(
     if refused is not None:
         return refused
     appeals = list(appeals_queryset(status)[:limit])
-    return Status(200, {"count": len(appeals), "appeals": [_appeal_out(a) for a in appeals]})
+    latest = latest_decisions(appeals)
+    shown = [_appeal_out(a, latest[a.comment_id]) for a in appeals]
+    return Status(200, {"count": len(appeals), "appeals": shown})
 
 
 @api.post(

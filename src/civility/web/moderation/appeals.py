@@ -41,16 +41,22 @@ def appeals_queryset(shown: str):
     return service.pending_appeals()
 
 
+def latest_decisions(appeals) -> dict[int, Decision]:
+    """Each appealed comment's latest decision (comment id → Decision), in one query."""
+    latest: dict[int, Decision] = {}
+    trails = Decision.objects.filter(comment_id__in=[a.comment_id for a in appeals])
+    for decision in trails.order_by("id"):
+        latest[decision.comment_id] = decision
+    return latest
+
+
 @require_GET
 def appeals_page(request: HttpRequest) -> HttpResponse:
     shown = DECIDED if request.GET.get("status") == DECIDED else PENDING
     page = Paginator(appeals_queryset(shown), PAGE_SIZE).get_page(request.GET.get("page"))
     items = []
     appeals = list(page.object_list)
-    latest: dict[int, Decision] = {}
-    trails = Decision.objects.filter(comment_id__in=[a.comment_id for a in appeals])
-    for decision in trails.order_by("id"):
-        latest[decision.comment_id] = decision
+    latest = latest_decisions(appeals)
     for appeal in appeals:
         outcome = getattr(appeal, "outcome", None)
         items.append(

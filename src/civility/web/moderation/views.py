@@ -27,7 +27,7 @@ from django.utils.translation import (
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from civility.web.comments.models import ACTION_STATUS, APPROVE, Comment, Decision
+from civility.web.comments.models import ACTION_STATUS, APPROVE, Appeal, Comment, Decision
 from civility.web.comments.services import (
     DecisionConflict,
     DecisionError,
@@ -122,12 +122,16 @@ def _card(comment: Comment, order: str = "") -> dict:
         )
     approved, rejected = author_history(comment)
     decisions = list(comment.decisions.all())
+    appeal = Appeal.objects.filter(comment=comment).select_related("outcome").first()
     return {
         "comment": comment,
         "assessment": assessment,
         "scores": [(code, REASON_LABELS.get(code, code), value) for code, value in scores],
         "history": {"approved": approved, "rejected": rejected},
         "commenter": card_commenter(comment),
+        # The author's appeal of a rejection, and its outcome (None while pending).
+        "appeal": appeal,
+        "appeal_outcome": getattr(appeal, "outcome", None) if appeal else None,
         "decisions": decisions,
         # The state a decision from this card is made on (services.record_decision).
         "decision_id": decisions[-1].pk if decisions else None,
