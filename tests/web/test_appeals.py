@@ -542,3 +542,19 @@ def test_the_queue_card_shows_the_appeal(rejected_by_layla, sam):
     assert (
         f'href="/moderation/appeals/?status=decided#appeal-{appeal.pk}">Appeal overturned<' in card
     )
+
+
+def test_the_appeal_works_inside_the_embed_frame(client, rejected_by_layla):
+    comment = rejected_by_layla
+    page = client.get(f"{status_path(comment)}?embed=1&lang=en")
+    assert f'action="{status_path(comment)}appeal/?lang=en&amp;embed=1"' in page.text
+    refused = client.post(f"{status_path(comment)}appeal/?lang=en&embed=1", {"text": " "})
+    assert refused.status_code == 400
+    assert "frame-ancestors *" in refused["Content-Security-Policy"]
+    assert "X-Frame-Options" not in refused
+    done = client.post(f"{status_path(comment)}appeal/?lang=en&embed=1", {"text": "Please."})
+    assert done.status_code == 302
+    assert "embed=1" in done["Location"]
+    framed = client.get(done["Location"])
+    assert "frame-ancestors *" in framed["Content-Security-Policy"]
+    assert "Thank you. Your appeal was received." in framed.text
