@@ -102,11 +102,6 @@ def rejecters(appeal: Appeal, latest: Decision) -> set[int]:
     return {pk for pk in ids if pk is not None}
 
 
-def may_decide(appeal: Appeal, user) -> bool:
-    """Whether this moderator may decide the appeal (for the pages: the form or a note)."""
-    return user.pk not in rejecters(appeal, appeal.comment.latest_decision)
-
-
 def decide_appeal(appeal: Appeal, outcome, reason, actor, origin: str = "") -> AppealOutcome:
     """Uphold or overturn. Raises AppealError: `outcome`, `reason` (400), `actor` (not a
     moderator, or the one who rejected: 403), `appeal` (decided already, 409) or `outcome`
