@@ -57,7 +57,7 @@ class Trust:
     min_approved: int = 10
     quiet_days: float = 90.0
     factor: float = 1.5
-    watch_days: float = 30.0
+    watch_days: float = 14.0
 
     @classmethod
     def off(cls) -> Trust:
