@@ -597,3 +597,76 @@ def test_a_new_window_does_not_bring_a_second_digest_within_the_period(
     after = before + timedelta(minutes=2)  # the next window, two minutes later
     assert digest.send_digest(now=after) == 0
     assert digest.send_digest(now=before + timedelta(minutes=61)) == 1
+
+
+# -- the embed, a signed-on commenter, Redis down ---------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_embed_form_opts_in_too(article, fake_engine, moderator_user, commit):
+    reader = Client(enforce_csrf_checks=True)
+    page = reader.get(f"/embed/{article.slug}/?lang=ar").content.decode()
+    assert 'name="notify"' in page
+    token = re.search(r'name="form_token" value="([^"]+)"', page).group(1)
+    reader.cookies.clear()  # a frame on the publisher's site sends no cookie
+    with commit():
+        response = reader.post(
+            f"/embed/{article.slug}/comments/?lang=ar",
+            {
+                "author": "Ann",
+                "email": EMAIL,
+                "text": "hmm, ok",
+                "notify": "1",
+                "form_token": token,
+            },
+            HTTP_ORIGIN="http://testserver",
+        )
+        assert response.status_code == 302
+        approve(Comment.objects.get(), moderator_user)
+    (message,) = notices()
+    with translation.override("ar"):
+        assert message.subject == gettext("Your comment was published")
+
+
+@pytest.mark.django_db
+def test_a_signed_on_commenter_without_a_typed_address_is_mailed_at_the_verified_one(
+    article, fake_engine, moderator_user, commit
+):
+    from civility.web.commenters.models import Commenter
+
+    commenter = Commenter.objects.create(display_name="Dana", email="dana@example.org")
+    with commit():
+        comment = services.submit_comment(
+            article, "Dana", "", "hmm, a point", commenter=commenter, notify_in="kmr"
+        )
+        approve(comment, moderator_user)
+    (message,) = notices()
+    assert message.to == ["dana@example.org"]
+    with translation.override("kmr"):
+        assert message.subject == gettext("Your comment was published")
+
+
+@pytest.mark.django_db
+def test_redis_down_loses_no_decision_and_the_sweeper_sends_the_mail_later(
+    client, article, fake_engine, moderator_user, commit, settings, monkeypatch
+):
+    from kombu.exceptions import OperationalError
+
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
+
+    def down(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:1. Connection refused.")
+
+    monkeypatch.setattr(workers.app, "send_task", down)
+    with commit():
+        post_form(client, article)
+        decision = approve(Comment.objects.get(), moderator_user)
+    assert decision.pk and Comment.objects.get().status == "approved"
+    row = OutgoingMail.objects.get()
+    assert row.status == OutgoingMail.PENDING and row.attempts == 0
+    sent = []
+    monkeypatch.setattr(workers.app, "send_task", lambda name, args, **kw: sent.append(args))
+    OutgoingMail.objects.update(next_attempt=timezone.now() - timedelta(minutes=5))
+    with commit():
+        assert notifications.sweep() == 1  # Redis is back: the workers' sweeper
+    assert sent == [[row.pk]]
