@@ -558,3 +558,60 @@ def test_the_appeal_works_inside_the_embed_frame(client, rejected_by_layla):
     framed = client.get(done["Location"])
     assert "frame-ancestors *" in framed["Content-Security-Policy"]
     assert "Thank you. Your appeal was received." in framed.text
+
+
+@pytest.mark.postgres_only  # SQLite serialises the test database: no concurrent writers
+@pytest.mark.django_db(transaction=True)
+def test_simultaneous_appeals_and_decisions_record_one_each(article, fake_engine, make_moderator):
+    """Two appeals of one comment at the same moment, and two moderators deciding one appeal at
+    the same moment, twenty times over: one appeal and one outcome each, the other refused."""
+    import threading
+
+    from django.db import connections
+
+    rejecter, first, second = (make_moderator(n) for n in ("rejecter", "first", "second"))
+    comments = []
+    for i in range(20):
+        comment = services.submit_comment(article, f"R{i}", "", f"hmm number {i}", ip=f"10.1.{i}.1")
+        services.record_decision(comment, REJECT, ["other"], rejecter)
+        comments.append(comment)
+    barrier = threading.Barrier(2)
+    results = {"file": [], "first": [], "second": []}
+
+    def run(name, step):
+        try:
+            for comment in comments:
+                barrier.wait(timeout=10)
+                try:
+                    step(comment)
+                    results[name].append("done")
+                except AppealError as exc:
+                    results[name].append(exc.code)
+        finally:
+            connections.close_all()
+
+    def both(one, other):
+        threads = [threading.Thread(target=run, args=one), threading.Thread(target=run, args=other)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    results["filed"] = []
+    both(
+        ("file", lambda c: appeals.file_appeal(c, "Mine.")),
+        ("filed", lambda c: appeals.file_appeal(c, "Mine too.")),
+    )
+    for i in range(20):
+        assert sorted([results["file"][i], results["filed"][i]]) == ["appealed", "done"]
+    assert Appeal.objects.count() == 20
+
+    def decide(user, outcome):
+        return lambda c: appeals.decide_appeal(Appeal.objects.get(comment=c), outcome, "R.", user)
+
+    both(("first", decide(first, OVERTURNED)), ("second", decide(second, UPHELD)))
+    for i, comment in enumerate(comments):
+        assert sorted([results["first"][i], results["second"][i]]) == ["decided", "done"]
+        outcome = AppealOutcome.objects.get(appeal__comment=comment)
+        expected = 2 if outcome.outcome == OVERTURNED else 1
+        assert comment.decisions.count() == expected
