@@ -129,6 +129,7 @@ def json_doors(world) -> list[tuple[str, dict, dict]]:
                 "text": "A fair point.",
                 "parent": world["approved"].pk,
                 "lang": "en",
+                "notify": True,
             },
             {},
         ),
@@ -387,6 +388,7 @@ def test_hostile_urls_queries_forms_and_cookies_never_get_a_500(world, client):
             f"/moderation/appeals/?status={value}&page={value}",
             f"/api/v1/moderation/appeals?status={value}&limit={value}",
             f"/api/v1/moderation/stats/appeals?days={value}",
+            f"/commenters/unsubscribe/?token={value}&lang={value}",
         ):
             probe.send(f"GET {value!r:.20}", "GET", path, path.startswith("/api/"))
         for query in ("q", "status", "article", "language", "category", "order", "limit"):
@@ -397,6 +399,7 @@ def test_hostile_urls_queries_forms_and_cookies_never_get_a_500(world, client):
             "email": value,
             "text": value,
             "parent": value,
+            "notify": value,
         }
         probe.send(
             "form",
@@ -417,6 +420,14 @@ def test_hostile_urls_queries_forms_and_cookies_never_get_a_500(world, client):
                 content_type="application/x-www-form-urlencoded",
                 HTTP_ACCEPT="application/json",
             )
+        probe.send(
+            "unsubscribe form",
+            "POST",
+            f"/commenters/unsubscribe/?lang={value}",
+            False,
+            data=_urlencoded({"token": value}),
+            content_type="application/x-www-form-urlencoded",
+        )
         appeal_path = f"/comments/status/{world['to_appeal'].status_token}/appeal/"
         for path, fields in (
             (f"{appeal_path}?lang={value}&embed={value}", {"text": value}),
