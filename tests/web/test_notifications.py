@@ -4,9 +4,11 @@ by a worker, a mail server that is down, and the moderators' digest."""
 
 from __future__ import annotations
 
+import email
 import re
 import smtplib
 from datetime import UTC, datetime, timedelta
+from email import policy
 from urllib.parse import unquote
 
 import pytest
@@ -670,3 +672,21 @@ def test_redis_down_loses_no_decision_and_the_sweeper_sends_the_mail_later(
     with commit():
         assert notifications.sweep() == 1  # Redis is back: the workers' sweeper
     assert sent == [[row.pk]]
+
+
+@pytest.mark.django_db
+def test_without_email_url_the_mail_is_printed_as_in_the_demo(
+    client, article, fake_engine, commit, settings, capsys
+):
+    from civility.web.commenters.email_url import email_settings
+
+    settings.EMAIL_BACKEND = email_settings("")["EMAIL_BACKEND"]  # what `civility demo` runs with
+    with commit():
+        post_form(client, article, text="A fair point about the talks.", lang="tr")
+    printed = capsys.readouterr().out
+    message = email.message_from_string(printed.split("-" * 79)[0], policy=policy.default)
+    with translation.override("tr"):
+        assert message["Subject"] == gettext("Your comment was published")
+        assert gettext("See it here:") in printed
+    assert f"#comment-{Comment.objects.get().pk}" in printed
+    assert OutgoingMail.objects.get().status == OutgoingMail.SENT
