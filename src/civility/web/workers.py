@@ -37,6 +37,20 @@ def broker_configured() -> bool:
     return bool(settings.CELERY_BROKER_URL)
 
 
+def send_each(task: str, ids, what: str) -> bool:
+    """With a broker: send `task` by name once per id and return True; a message that cannot
+    be queued (Redis down) is logged, and the app's sweeper sends it once the broker is back.
+    Without a broker: False, and the caller does the work in its own process."""
+    if not broker_configured():
+        return False
+    for pk in ids:
+        try:
+            app.send_task(task, args=[pk], retry=False)
+        except Exception as exc:
+            log.error("could not queue %s %s: %s", what, pk, exc)
+    return True
+
+
 def queued_messages(queue: str) -> int:
     """Messages waiting in a queue of the broker (not those a worker holds)."""
     from amqp.exceptions import ChannelError

@@ -466,16 +466,10 @@ _server_down_until = 0.0
 def dispatch(mail_ids: list[int]) -> None:
     """Send these mails (after the commit that stored them): by name to a worker when a broker
     is configured, else here, followed by up to ten due retries."""
-    from civility.web.workers import app, broker_configured
+    from civility.web.workers import send_each
 
-    if broker_configured():
-        for mail_id in mail_ids:
-            try:
-                app.send_task(SEND_TASK, args=[mail_id], retry=False)
-            except Exception as exc:  # the sweeper sends it when the broker is back
-                log.error("could not queue mail %s: %s", mail_id, exc)
-        return
-    send_here(mail_ids, retries=10)
+    if not send_each(SEND_TASK, mail_ids, "mail"):
+        send_here(mail_ids, retries=10)
 
 
 def send_here(mail_ids: list[int], retries: int = 0) -> int:

@@ -262,15 +262,10 @@ def _finish(delivery: Delivery, status: str, response: int | None, error: str) -
 
 def dispatch(delivery_ids: list[int]) -> None:
     """Send these deliveries (after the commit that stored them)."""
-    from civility.web.workers import app, broker_configured
+    from civility.web.workers import send_each
 
-    if broker_configured():
-        for delivery_id in delivery_ids:
-            try:
-                # By name (tasks.py imports this module, not the reverse).
-                app.send_task(DELIVER_TASK, args=[delivery_id], retry=False)
-            except Exception as exc:  # the sweeper sends it when the broker is back
-                log.error("could not queue webhook delivery %s: %s", delivery_id, exc)
+    # By name (tasks.py imports this module, not the reverse).
+    if send_each(DELIVER_TASK, delivery_ids, "webhook delivery"):
         return
     for delivery_id in delivery_ids:
         _pool.submit(delivery_id)
