@@ -690,3 +690,24 @@ def test_without_email_url_the_mail_is_printed_as_in_the_demo(
         assert gettext("See it here:") in printed
     assert f"#comment-{Comment.objects.get().pk}" in printed
     assert OutgoingMail.objects.get().status == OutgoingMail.SENT
+
+
+@pytest.mark.django_db
+def test_the_export_says_which_comments_asked_for_mails_and_what_was_sent(
+    client, article, fake_engine, commit
+):
+    from civility.web.site import privacy
+
+    with commit():
+        post_form(client, article, text="A fair point about the talks.", lang="ckb")
+        post_form(client, article, text="Another fair point.", notify=False)
+    asked, silent = Comment.objects.order_by("id")
+    data = privacy.export(EMAIL)
+    by_id = {c["id"]: c for c in data["comments"]}
+    assert by_id[asked.pk]["notifications"]["language"] == "ckb"
+    (sent,) = by_id[asked.pk]["notifications"]["mails"]
+    assert (sent["kind"], sent["status"]) == ("approved", "sent") and sent["sent"]
+    assert by_id[silent.pk]["notifications"] is None
+    assert data["unsubscribed_from_notifications"] is False
+    Unsubscribed.objects.create(key=identity.address_key(EMAIL.upper()))
+    assert privacy.export(EMAIL)["unsubscribed_from_notifications"] is True

@@ -289,6 +289,28 @@ def is_unsubscribed(email: str) -> bool:
     return Unsubscribed.objects.filter(key=address_key(email)).exists()
 
 
+def held_about(comment_ids) -> dict[int, dict]:
+    """What the notifications hold about these comments, for a personal-data export: per
+    comment that asked for mails, its language and the mails queued (kind, status, when sent)."""
+    ids = list(comment_ids)
+    held = {
+        pk: {"language": language, "mails": []}
+        for pk, language in NoticeRequest.objects.filter(comment_id__in=ids).values_list(
+            "comment_id", "language"
+        )
+    }
+    for mail in OutgoingMail.objects.filter(comment_id__in=ids).order_by("id"):
+        entry = held.setdefault(mail.comment_id, {"language": mail.language, "mails": []})
+        entry["mails"].append(
+            {
+                "kind": mail.kind,
+                "status": mail.status,
+                "sent": mail.sent.isoformat() if mail.sent else None,
+            }
+        )
+    return held
+
+
 # -- building a mail ------------------------------------------------------------------------
 
 

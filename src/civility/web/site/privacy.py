@@ -8,6 +8,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from civility.web.commenters import notifications
 from civility.web.commenters.models import Commenter
 from civility.web.comments import services
 from civility.web.comments.models import Comment
@@ -28,6 +29,7 @@ def export(email: str) -> dict:
     """Everything held about the commenter with this address, as plain data."""
     commenters, comments = _held(email)
     out_comments = []
+    notices = notifications.held_about(comments.values_list("pk", flat=True))
     held = comments.with_status().select_related("article", "appeal__outcome")
     for comment in held.prefetch_related("decisions"):
         out_comments.append(
@@ -53,6 +55,8 @@ def export(email: str) -> dict:
                     for d in comment.decisions.all()
                 ],
                 "appeal": _appeal(comment),
+                # Asked for notification mails: the language and the mails (none: not asked).
+                "notifications": notices.get(comment.pk),
             }
         )
     return {
@@ -78,6 +82,7 @@ def export(email: str) -> dict:
             for c in commenters
         ],
         "comments": out_comments,
+        "unsubscribed_from_notifications": notifications.is_unsubscribed(email),
     }
 
 
