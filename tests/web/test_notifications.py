@@ -711,3 +711,19 @@ def test_the_export_says_which_comments_asked_for_mails_and_what_was_sent(
     assert data["unsubscribed_from_notifications"] is False
     Unsubscribed.objects.create(key=identity.address_key(EMAIL.upper()))
     assert privacy.export(EMAIL)["unsubscribed_from_notifications"] is True
+
+
+@pytest.mark.django_db
+def test_opt_ins_per_address_are_limited_and_the_comment_still_posts(
+    client, article, fake_engine, settings, commit
+):
+    settings.CIVILITY_NOTIFY_OPT_INS = (2, 3600)
+    with commit():
+        for n in range(3):
+            Client().post(
+                f"/articles/{article.slug}/comments/",
+                {"author": f"A{n}", "email": EMAIL, "text": f"Fair point {n}.", "notify": "1"},
+            )
+    assert Comment.objects.count() == 3
+    assert NoticeRequest.objects.count() == 2
+    assert len(notices()) == 2  # the third comment, approved at once, mails nobody
