@@ -727,3 +727,16 @@ def test_opt_ins_per_address_are_limited_and_the_comment_still_posts(
     assert Comment.objects.count() == 3
     assert NoticeRequest.objects.count() == 2
     assert len(notices()) == 2  # the third comment, approved at once, mails nobody
+
+
+@pytest.mark.django_db
+def test_the_admin_lists_the_outbox_read_only(admin_client, article, post, settings):
+    comment = post("hmm, fine", email=EMAIL)
+    NoticeRequest.objects.create(comment=comment, language="en")
+    row = notifications.notify(comment, "approved")
+    settings.EMAIL_BACKEND = f"{__name__}.DownBackend"
+    notifications.attempt(row.pk)
+    page = admin_client.get("/admin/commenters/outgoingmail/")
+    assert page.status_code == 200
+    assert "ConnectionRefusedError" in page.content.decode()
+    assert admin_client.get("/admin/commenters/outgoingmail/add/").status_code == 403
