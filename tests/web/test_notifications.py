@@ -399,12 +399,24 @@ def test_with_a_broker_the_mail_goes_to_a_worker_and_not_from_the_request(
     assert row.status == OutgoingMail.SENT and row.attempts == 1
 
 
-@pytest.mark.django_db
-def test_the_worker_retries_a_mail_the_server_refused(article, post, settings, monkeypatch):
+@pytest.fixture
+def opted_in(post):
+    """A pending comment that asked for mails."""
     comment = post("hmm, fine", email=EMAIL)
     NoticeRequest.objects.create(comment=comment, language="en")
-    row = notifications.notify(comment, "approved")
+    return comment
+
+
+@pytest.fixture
+def refused_mail(opted_in, settings):
+    """Its approval mail queued, and a mail server that refuses every connection."""
     settings.EMAIL_BACKEND = f"{__name__}.DownBackend"
+    return notifications.notify(opted_in, "approved")
+
+
+@pytest.mark.django_db
+def test_the_worker_retries_a_mail_the_server_refused(refused_mail, settings, monkeypatch):
+    row = refused_mail
     retried = []
 
     def retry(*args, countdown=None, **kwargs):
@@ -468,11 +480,8 @@ def test_after_a_failure_the_process_leaves_the_server_alone_until_the_backoff(
 
 
 @pytest.mark.django_db
-def test_a_mail_is_given_up_after_the_last_attempt(article, post, settings):
-    comment = post("hmm, fine", email=EMAIL)
-    NoticeRequest.objects.create(comment=comment, language="en")
-    row = notifications.notify(comment, "approved")
-    settings.EMAIL_BACKEND = f"{__name__}.DownBackend"
+def test_a_mail_is_given_up_after_the_last_attempt(refused_mail, settings):
+    row = refused_mail
     settings.CIVILITY_MAIL_MAX_ATTEMPTS = 2
     assert notifications.attempt(row.pk) == settings.CIVILITY_MAIL_RETRY_BASE
     assert notifications.attempt(row.pk) is None  # not due yet: not taken
@@ -484,13 +493,11 @@ def test_a_mail_is_given_up_after_the_last_attempt(article, post, settings):
 
 @pytest.mark.django_db
 def test_the_sweeper_sends_again_a_mail_whose_message_was_lost(
-    article, post, settings, monkeypatch, commit
+    opted_in, settings, monkeypatch, commit
 ):
     settings.CIVILITY_SWEEP_AFTER = 60
-    comment = post("hmm, fine", email=EMAIL)
-    NoticeRequest.objects.create(comment=comment, language="en")
-    lost = notifications.notify(comment, "approved")
-    fresh = notifications.notify(comment, "rejected")
+    lost = notifications.notify(opted_in, "approved")
+    fresh = notifications.notify(opted_in, "rejected")
     OutgoingMail.objects.filter(pk=lost.pk).update(
         next_attempt=timezone.now() - timedelta(minutes=5)
     )
@@ -730,12 +737,8 @@ def test_opt_ins_per_address_are_limited_and_the_comment_still_posts(
 
 
 @pytest.mark.django_db
-def test_the_admin_lists_the_outbox_read_only(admin_client, article, post, settings):
-    comment = post("hmm, fine", email=EMAIL)
-    NoticeRequest.objects.create(comment=comment, language="en")
-    row = notifications.notify(comment, "approved")
-    settings.EMAIL_BACKEND = f"{__name__}.DownBackend"
-    notifications.attempt(row.pk)
+def test_the_admin_lists_the_outbox_read_only(admin_client, refused_mail):
+    notifications.attempt(refused_mail.pk)
     page = admin_client.get("/admin/commenters/outgoingmail/")
     assert page.status_code == 200
     assert "ConnectionRefusedError" in page.content.decode()

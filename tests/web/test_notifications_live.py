@@ -20,6 +20,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from .conftest import fresh_redis
+from .test_webhooks import until
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "bench"))
@@ -31,15 +32,6 @@ from scale_out import ARTICLES, Cluster  # noqa: E402
 
 pytestmark = pytest.mark.slow
 ADDRESS = "ayse.reader@example.org"
-
-
-def until(predicate, seconds: float, what: str):
-    deadline = time.monotonic() + seconds
-    while not (value := predicate()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {seconds:g} s: {what}")
-        time.sleep(0.1)
-    return value
 
 
 def test_the_worker_retries_while_the_mail_server_is_down_then_the_mail_arrives(redis_url):
