@@ -743,3 +743,35 @@ def test_the_admin_lists_the_outbox_read_only(admin_client, refused_mail):
     assert page.status_code == 200
     assert "ConnectionRefusedError" in page.content.decode()
     assert admin_client.get("/admin/commenters/outgoingmail/add/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_a_mail_about_a_comment_that_did_not_opt_in_takes_its_links_origin_from_extra(
+    article, fake_engine
+):
+    comment = services.submit_comment(article, "Ann", EMAIL, "hmm, a point")
+    row = notifications.notify(
+        comment, "approved", opted_in_only=False, extra={"origin": "https://comments.example"}
+    )
+    message = notifications.build(row)
+    assert f"https://comments.example/articles/{article.slug}/?lang=en#comment-" in message.body
+    assert UNSUBSCRIBE.search(message.body).group(0).startswith("https://comments.example/")
+
+
+@pytest.mark.django_db
+def test_an_overturned_appeals_approval_sends_no_second_published_mail(
+    client, article, fake_engine, moderator_user, commit
+):
+    with commit():
+        post_form(client, article, text="hmm, you idiot")  # rejected at once: one mail
+        comment = Comment.objects.get()
+        services.record_decision(
+            comment,
+            "approve",
+            ["appeal_overturned"],
+            moderator_user,
+            seen=comment.latest_decision.pk,
+            change=True,
+            overturning_appeal=True,
+        )
+    assert [m.subject for m in notices()] == ["Your comment was not published"]

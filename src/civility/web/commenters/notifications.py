@@ -24,7 +24,8 @@ A kind is three templates on the template path, rendered in the mail's language:
     mail/<kind>.html          the HTML part (escaped; <html lang dir> set for right-to-left)
 
 with this context: `language`, `bidi`, `extra` (what the caller passed, JSON), `site` (the
-site's origin); for a commenter's mail also `comment` (the Comment), `article`, `name` (the
+site's origin: CIVILITY_SITE_URL, else the one recorded at opt-in, else `extra["origin"]`,
+which a caller mailing a comment that did not opt in passes); for a commenter's mail also `comment` (the Comment), `article`, `name` (the
 commenter's name as posted), `posted` (the date, in the language's digits), `comment_url`
 (the comment under the article), `status_url` (its private status page), `reasons` (the
 guidelines named by `extra["reasons"]`: dicts with `code`, `title`, `text`) and
@@ -77,6 +78,10 @@ log = logging.getLogger(__name__)
 SEND_TASK = "civility.send_mail"  # the Celery task of tasks.py
 UNSUBSCRIBE_SALT = "civility.commenters.unsubscribe"
 APPROVED, REJECTED, REPLY = "approved", "rejected", "reply"
+# A decision citing one of these is announced by a mail of its own: an overturned appeal's
+# approval (comments.models.APPEAL_OVERTURNED) gets the appeal's outcome mail, not a second
+# "published" one.
+ANNOUNCED_ELSEWHERE = frozenset({"appeal_overturned"})
 MAX_BACKOFF = 6 * 3600.0
 
 
@@ -224,6 +229,8 @@ def handle(event: str, items) -> None:
     if not notices:
         return
     for comment, decision in items:
+        if ANNOUNCED_ELSEWHERE.intersection(getattr(decision, "reasons", None) or []):
+            continue
         if comment.pk in notices:
             kind = APPROVED if approved else REJECTED
             extra = {} if approved else {"reasons": list(getattr(decision, "reasons", []) or [])}
@@ -361,10 +368,11 @@ def _commenter_context(mail: OutgoingMail) -> tuple[str, dict]:
     if is_unsubscribed(address):
         raise _Skip("unsubscribed")
     notice = NoticeRequest.objects.filter(comment_id=comment.pk).first()
-    origin = _origin(notice)
+    origin = _origin(notice) or str(mail.extra.get("origin") or "").rstrip("/")
     lang = urlencode({"lang": mail.language})
     article_url = f"{origin}{comment.article.get_absolute_url()}?{lang}"
     context = {
+        "site": origin,
         "comment": comment,
         "article": comment.article,
         "name": _shown_name(comment),
