@@ -23,41 +23,101 @@ def drop_triggers(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('comments', '0006_assessment_attempts'),
+        ("comments", "0006_assessment_attempts"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Appeal',
+            name="Appeal",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('text', models.TextField()),
-                ('language', models.CharField(blank=True, max_length=8)),
-                ('created', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('comment', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='appeal', to='comments.comment')),
-                ('rejection', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='comments.decision')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("text", models.TextField()),
+                ("language", models.CharField(blank=True, max_length=8)),
+                ("created", models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
+                (
+                    "comment",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="appeal",
+                        to="comments.comment",
+                    ),
+                ),
+                (
+                    "rejection",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="comments.decision",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
+                "ordering": ["id"],
             },
         ),
         migrations.CreateModel(
-            name='AppealOutcome',
+            name="AppealOutcome",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('outcome', models.CharField(choices=[('upheld', 'upheld'), ('overturned', 'overturned')], max_length=12)),
-                ('reason', models.TextField()),
-                ('created', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('actor', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('appeal', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='outcome', to='comments.appeal')),
-                ('decision', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='appeal_outcome', to='comments.decision')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[("upheld", "upheld"), ("overturned", "overturned")], max_length=12
+                    ),
+                ),
+                ("reason", models.TextField()),
+                ("created", models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "appeal",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="outcome",
+                        to="comments.appeal",
+                    ),
+                ),
+                (
+                    "decision",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="appeal_outcome",
+                        to="comments.decision",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
-                'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('decision__isnull', True), ('outcome', 'upheld')), models.Q(('decision__isnull', False), ('outcome', 'overturned')), _connector='OR'), name='appeal_outcome_decision')],
+                "ordering": ["id"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("decision__isnull", True), ("outcome", "upheld")),
+                            models.Q(("decision__isnull", False), ("outcome", "overturned")),
+                            _connector="OR",
+                        ),
+                        name="appeal_outcome_decision",
+                    )
+                ],
             },
         ),
         migrations.RunPython(create_triggers, drop_triggers),
