@@ -294,7 +294,7 @@ def test_one_mail_per_outcome_even_when_the_decision_changes_back(
 
 @pytest.mark.django_db
 def test_an_erased_commenter_gets_nothing(client, article, fake_engine, moderator_user, commit):
-    from civility.web.site import privacy
+    from civility.web.comments import privacy
 
     with commit():
         post_form(client, article)
@@ -703,7 +703,7 @@ def test_without_email_url_the_mail_is_printed_as_in_the_demo(
 def test_the_export_says_which_comments_asked_for_mails_and_what_was_sent(
     client, article, fake_engine, commit
 ):
-    from civility.web.site import privacy
+    from civility.web.comments import privacy
 
     with commit():
         post_form(client, article, text="A fair point about the talks.", lang="ckb")

@@ -22,7 +22,7 @@ from civility.web.commenters import sso as commenter_sso
 from civility.web.commenters.models import Commenter
 from civility.web.comments import appeals as comment_appeals
 from civility.web.comments import cache as comment_cache
-from civility.web.comments import services
+from civility.web.comments import privacy, services
 from civility.web.comments.models import ACTION_STATUS, Appeal, Comment
 from civility.web.comments.views import client_ip, public_parent, site_origin
 from civility.web.errors import error_body
@@ -103,12 +103,16 @@ def on_rate_limited(request, exc: ratelimit.RateLimited):
     return response
 
 
+PERMISSION_REFUSALS = {privacy.PERMISSION: "this token's user may not handle personal data"}
+
+
 def _require(request, permission: str | None = None, staff: bool = False) -> None:
     user = request.auth
     if staff and not user.is_staff:
         raise HttpError(403, "this token's user is not staff")
     if permission and not user.has_perm(permission):
-        raise HttpError(403, "this token's user may not moderate comments")
+        message = PERMISSION_REFUSALS.get(permission, "this token's user may not moderate comments")
+        raise HttpError(403, message)
 
 
 @api.post(
@@ -757,3 +761,63 @@ def moderation_appeal_stats(
             "by_guideline": [_appeal_figures(f) for f in stats.by_guideline],
         },
     )
+
+
+# -- personal data (docs/privacy.md) -----------------------------------------------------------
+# The address travels in the body, never the URL, so it stays out of access logs. Each request
+# is recorded in the PrivacyRequest trail (a keyed hash of the address, never the address).
+
+PRIVACY_RESPONSES = {
+    400: schemas.Error,
+    401: schemas.Error,
+    403: schemas.Error,
+    413: schemas.Error,
+}
+
+
+def _privacy_change(change, *args, **kwargs) -> Status:
+    """Erase or withdraw: the counts, or 403 when the user may not withdraw (nothing done)."""
+    try:
+        return Status(200, change(*args, **kwargs))
+    except privacy.PrivacyError as exc:
+        return Status(403, {"error": f"{exc.field}: {exc.message}", "field": exc.field})
+
+
+@api.post(
+    "/moderation/privacy/export",
+    auth=bearer,
+    response={200: dict, **PRIVACY_RESPONSES},
+    summary="Everything held about a commenter's e-mail address, as `civility commenter "
+    "export` prints it (permission commenters.handle_personal_data)",
+)
+def privacy_export(request, payload: schemas.PrivacyIn):
+    _require(request, permission=privacy.PERMISSION)
+    return Status(200, privacy.export(payload.email, actor=request.auth, channel="api"))
+
+
+@api.post(
+    "/moderation/privacy/erase",
+    auth=bearer,
+    response={200: schemas.EraseOut, **PRIVACY_RESPONSES},
+    summary="Erase a commenter's address, sign-on subject and IP hashes (the name becomes "
+    "'former commenter'; texts stay), as `civility commenter erase`; with withdraw, also "
+    "withdraw the comments (permission commenters.handle_personal_data)",
+)
+def privacy_erase(request, payload: schemas.EraseIn):
+    _require(request, permission=privacy.PERMISSION)
+    return _privacy_change(
+        privacy.erase, payload.email, actor=request.auth, channel="api", withdraw=payload.withdraw
+    )
+
+
+@api.post(
+    "/moderation/privacy/withdraw",
+    auth=bearer,
+    response={200: schemas.WithdrawOut, **PRIVACY_RESPONSES},
+    summary="Withdraw every comment of a commenter's address not already rejected: a "
+    "rejection with reason author_request by the token's user, texts unchanged (permissions "
+    "commenters.handle_personal_data and comments.moderate_comment)",
+)
+def privacy_withdraw(request, payload: schemas.PrivacyIn):
+    _require(request, permission=privacy.PERMISSION)
+    return _privacy_change(privacy.withdraw, payload.email, request.auth, channel="api")

@@ -383,3 +383,42 @@ class AppealStatsOut(Schema):
     days: int
     total: AppealGuidelineFigures
     by_guideline: list[AppealGuidelineFigures]
+
+
+def email_address(value: str) -> str:
+    """An e-mail address as Django's validator takes it (what the commands accept too)."""
+    from django.core.exceptions import ValidationError as DjangoValidationError
+    from django.core.validators import validate_email
+
+    value = storable_text(value).strip()
+    try:
+        validate_email(value)
+    except DjangoValidationError:
+        raise ValueError("not an e-mail address") from None
+    return value
+
+
+class PrivacyIn(Schema):
+    """The address is in the body, never the URL, so it stays out of access logs."""
+
+    email: str = Field(..., min_length=3, max_length=254, description="the commenter's address")
+
+    _email = field_validator("email")(email_address)
+
+
+class EraseIn(PrivacyIn):
+    withdraw: StrictBool = Field(
+        False,
+        description="also withdraw the comments (rejected with reason author_request; the "
+        "token's user must also be a moderator)",
+    )
+
+
+class EraseOut(Schema):
+    commenters: int = Field(..., description="commenters whose address and sign-on were erased")
+    comments: int = Field(..., description="comments whose address, IP hash and name were erased")
+    withdrawn: int | None = Field(None, description="comments withdrawn (with withdraw)")
+
+
+class WithdrawOut(Schema):
+    withdrawn: int = Field(..., description="comments rejected with reason author_request")

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from civility.web.appendonly import AppendOnlyError as AppendOnlyError  # raised by Sanction
 from civility.web.appendonly import AppendOnlyModel
 
-from .triggers import SANCTIONS
+from .triggers import PRIVACY_REQUESTS, SANCTIONS
 
 SUSPEND, BAN, LIFT = "suspend", "ban", "lift"
 
@@ -167,3 +167,44 @@ class OutgoingMail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} mail {self.pk} ({self.status})"
+
+
+class PrivacyRequest(AppendOnlyModel):
+    """One personal-data request answered (comments/privacy.py): an export, an erasure, or a
+    withdrawal of the commenter's comments, by whom (a staff user through the API, or the
+    command line), when, and what it touched (counts). The address is kept only as a keyed
+    hash (identity.address_key, HMAC-SHA256 with SECRET_KEY), never in clear: the trail shows
+    that a request about an address was answered without holding the address. Append-only."""
+
+    trail_triggers = PRIVACY_REQUESTS
+
+    EXPORT, ERASE, WITHDRAW = "export", "erase", "withdraw"
+    KINDS = [(EXPORT, "export"), (ERASE, "erase"), (WITHDRAW, "withdraw")]
+    API, CLI = "api", "cli"
+    CHANNELS = [(API, "API"), (CLI, "command line")]
+
+    kind = models.CharField(max_length=10, choices=KINDS)
+    channel = models.CharField(max_length=3, choices=CHANNELS)
+    # The staff user (API) or the moderator named with --by (command line); null otherwise.
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    address_key = models.CharField(max_length=32, db_index=True)
+    counts = models.JSONField(default=dict)
+    created = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["id"]
+        permissions = [("handle_personal_data", "Can export and erase commenters' personal data")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=["export", "erase", "withdraw"]),
+                name="privacyrequest_kind_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(channel__in=["api", "cli"]), name="privacyrequest_channel_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} ({self.channel}) {self.created:%Y-%m-%d %H:%M}"

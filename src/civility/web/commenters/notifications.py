@@ -81,7 +81,9 @@ APPROVED, REJECTED, REPLY = "approved", "rejected", "reply"
 # A decision citing one of these is announced by a mail of its own: an overturned appeal's
 # approval (comments.models.APPEAL_OVERTURNED) gets the appeal's outcome mail, not a second
 # "published" one.
-ANNOUNCED_ELSEWHERE = frozenset({"appeal_overturned"})
+# A withdrawal at the author's request (comments.models.AUTHOR_REQUEST) answers their own
+# request, which the newsroom answers itself: no "rejected, this guideline" mail.
+ANNOUNCED_ELSEWHERE = frozenset({"appeal_overturned", "author_request"})
 MAX_BACKOFF = 6 * 3600.0
 
 

@@ -26,8 +26,12 @@ APPROVE, REJECT = "approve", "reject"
 ACTION_STATUS = {APPROVE: APPROVED, REJECT: REJECTED}
 # The engine's guideline categories are the reason codes a decision may cite.
 GUIDELINE_CATEGORIES: tuple[str, ...] = CATEGORIES
-# The codes a decision may cite: the guideline categories plus off-topic and a catch-all.
-REASON_CODES: tuple[str, ...] = (*GUIDELINE_CATEGORIES, "off_topic", "other")
+# A rejection citing only this withdraws the comment because its author asked (a personal-data
+# request, docs/privacy.md): it says nothing about the text, so it is no guideline broken.
+AUTHOR_REQUEST = "author_request"
+# The codes a decision may cite: the guideline categories plus off-topic, a catch-all and the
+# author's request.
+REASON_CODES: tuple[str, ...] = (*GUIDELINE_CATEGORIES, "off_topic", "other", AUTHOR_REQUEST)
 
 
 class ImmutableError(AppendOnlyError):

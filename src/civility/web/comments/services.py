@@ -12,7 +12,8 @@ How web-moderation uses it:
   It raises `DecisionError` (a ValueError with `.field`) on bad input: show its message.
 - show `author_history(comment)` -> (approved, rejected) on each card; the decision trail is
   `comment.decisions.all()` (oldest first; `.automatic`, `.actor_label`).
-- valid reason codes are `REASON_CODES` (guideline categories + "off_topic" + "other").
+- valid reason codes are `REASON_CODES` (guideline categories + "off_topic" + "other", and
+  "author_request": a withdrawal, a rejection citing it alone; see `is_withdrawal`).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from .models import (
     APPEAL_OVERTURNED,
     APPROVE,
     APPROVED,
+    AUTHOR_REQUEST,
     PENDING,
     REASON_CODES,
     REJECT,
@@ -426,6 +428,12 @@ def record_decision(
         )
     if action == REJECT and not reasons:
         raise DecisionError("reasons", "a rejection needs at least one reason code")
+    if AUTHOR_REQUEST in reasons and (action != REJECT or reasons != [AUTHOR_REQUEST]):
+        raise DecisionError(
+            "reasons",
+            f"{AUTHOR_REQUEST} withdraws a comment at its author's request: "
+            "a rejection citing it alone",
+        )
     if not isinstance(note, str) or len(note) > 2000:
         raise DecisionError("note", "the note must be text of at most 2000 characters")
     problem = storable_problem(note)
@@ -460,6 +468,11 @@ def record_decision(
     if was_approved or action == APPROVE:
         _comments_changed(comment.article_id)
     return decision
+
+
+def is_withdrawal(reasons) -> bool:
+    """The decision's reasons withdraw the comment at its author's request (no guideline)."""
+    return list(reasons or []) == [AUTHOR_REQUEST]
 
 
 def decision_facts(decision: Decision) -> dict:

@@ -5,17 +5,23 @@ decision trail and handed to the engine's policy, which never learns who anyone 
 Only a comment linked to a Commenter (a verified e-mail or the publisher's sign-on) has a
 standing: a name typed into a box is anyone's, so unverified comments are neither trusted nor
 watched. Counted over the commenter's other comments, each by its latest decision: a rejection
-later reversed is not a rejection, an approval later reversed not an approval."""
+later reversed is not a rejection, an approval later reversed not an approval. A comment
+withdrawn at its author's request (a rejection citing only AUTHOR_REQUEST) is neither: asking
+for it says nothing about the commenter's civility."""
 
 from __future__ import annotations
 
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Exists, Max, OuterRef, Q
 from django.utils import timezone
 
 from civility.engine.policy import Standing
 from civility.web.commenters.models import Authorship
 
-from .models import APPROVED, REJECTED, Comment
+from .models import APPROVED, AUTHOR_REQUEST, REJECTED, Comment, Decision
+
+# A decision withdrawing its comment at the author's request (reasons stored as a JSON list of
+# plain codes: the quoted code matches the same on SQLite and PostgreSQL).
+_withdrawal = Decision.objects.filter(reasons__icontains=f'"{AUTHOR_REQUEST}"')
 
 
 def standings(comment_ids: list[int], commenters: dict | None = None) -> dict[int, Standing]:
@@ -36,10 +42,12 @@ def standings(comment_ids: list[int], commenters: dict | None = None) -> dict[in
         Comment.objects.filter(authorship__commenter_id__in=set(links.values()))
         .exclude(pk__in=comment_ids)  # the comments being decided are not their own record
         .with_status()
+        .with_decision_id()
+        .annotate(withdrawn=Exists(_withdrawal.filter(pk=OuterRef("decision_id"))))
         .values("authorship__commenter_id")
         .annotate(
             approved=Count("pk", filter=Q(current_status=APPROVED)),
-            last_rejection=Max("decided_at", filter=Q(current_status=REJECTED)),
+            last_rejection=Max("decided_at", filter=Q(current_status=REJECTED, withdrawn=False)),
         )
     )
     now = timezone.now()

@@ -18,8 +18,10 @@ def human_examples(limit: int | None = None) -> list[Example]:
     """One example per comment: its latest human decision (a moderator's, or imported history
     that names who decided: `Decision.objects.human()`), never an automatic one. A comment a human reversed counts with the reversal; an automatic
     decision a human then reversed counts with the human's. Oldest first; `limit` keeps the
-    most recent."""
+    most recent. A withdrawal at the author's request says nothing about the text: it is left
+    out, so the human decision before it (if any) stays the comment's example."""
     from civility.web.comments.models import Decision
+    from civility.web.comments.services import is_withdrawal
 
     rows = (
         Decision.objects.human()
@@ -38,6 +40,7 @@ def human_examples(limit: int | None = None) -> list[Example]:
             key=str(comment_id),
         )
         for comment_id, action, reasons, created, body, language in rows.iterator()
+        if not is_withdrawal(reasons)
     ]
     examples = latest_per_key(examples)
     return examples[-limit:] if limit else examples

@@ -65,6 +65,7 @@ def commenter_page(request: HttpRequest, commenter_id: int) -> HttpResponse:
     comments = (
         Comment.objects.filter(authorship__commenter=commenter)
         .with_status()
+        .with_decision_id()  # the state a withdrawal is decided on
         .select_related("article")
         .order_by("-created", "-id")
     )

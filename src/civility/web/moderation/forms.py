@@ -6,7 +6,13 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from civility.web.articles.models import Article
-from civility.web.comments.models import APPROVE, GUIDELINE_CATEGORIES, REASON_CODES, REJECT
+from civility.web.comments.models import (
+    APPROVE,
+    AUTHOR_REQUEST,
+    GUIDELINE_CATEGORIES,
+    REASON_CODES,
+    REJECT,
+)
 from civility.web.text import MAX_ID
 
 # Mirrors civility.engine.language.SUPPORTED_LANGUAGES plus "other"; kept here so the queue
@@ -24,8 +30,12 @@ REASON_LABELS = {
     "other": _("Other (say why in the note)"),
     # Not a choice: the reason of the approval an overturned appeal appends.
     "appeal_overturned": _("Appeal overturned"),
+    # The card's own button, not a guideline to tick: a withdrawal cites it alone.
+    AUTHOR_REQUEST: _("Withdrawn at the author's request"),
 }
 REASON_CHOICES = [(code, REASON_LABELS[code]) for code in REASON_CODES]
+# What the reject form offers to tick: the guidelines, off topic and other.
+CITED_CHOICES = [(code, label) for code, label in REASON_CHOICES if code != AUTHOR_REQUEST]
 
 STATUS_PENDING, STATUS_APPROVED, STATUS_REJECTED = "pending", "approved", "rejected"
 STATUS_AUTO, STATUS_ALL = "auto", "all"

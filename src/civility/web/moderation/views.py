@@ -42,8 +42,8 @@ from civility.web.text import parse_id
 from . import charts, live
 from .commenters import card_commenter
 from .forms import (
+    CITED_CHOICES,
     ORDER_RISK,
-    REASON_CHOICES,
     REASON_LABELS,
     STATUS_CHOICES,
     BulkDecisionForm,
@@ -153,7 +153,7 @@ def queue(request: HttpRequest) -> HttpResponse:
             "filters": filters,
             "page": page,
             "cards": [_card(comment, filters["order"]) for comment in page.object_list],
-            "reason_choices": REASON_CHOICES,
+            "reason_choices": CITED_CHOICES,
             "status_choices": STATUS_CHOICES,
             "next_url": request.get_full_path(),
             "querystring": _querystring_without_page(request),
@@ -211,7 +211,7 @@ def _decided_notice(decision: Decision) -> str:
 
 
 def _render_cards(request: HttpRequest, comments, order: str, next_url: str) -> list[dict]:
-    context = {"reason_choices": REASON_CHOICES, "next_url": next_url}
+    context = {"reason_choices": CITED_CHOICES, "next_url": next_url}
     out = []
     for comment in comments:
         card = _card(comment, order)

@@ -1,7 +1,8 @@
 """`civility moderator add NAME [--email E] [--staff]`: a moderator account and an API token.
 
 `--staff` also lets the token create and update articles (`POST /api/v1/articles`): the
-account a CMS integration uses. The token is the last word of the output, so scripts can take
+account a CMS integration uses. `--privacy` lets it export, erase and withdraw a commenter's
+personal data (`/api/v1/moderation/privacy/…`, docs/privacy.md). The token is the last word of the output, so scripts can take
 it with `awk '{print $NF}'`."""
 
 from django.core.management.base import BaseCommand, CommandError
@@ -22,6 +23,11 @@ class Command(BaseCommand):
             action="store_true",
             help="may also create and update articles through the API (a CMS integration)",
         )
+        add.add_argument(
+            "--privacy",
+            action="store_true",
+            help="may also export and erase commenters' personal data through the API",
+        )
 
     def handle(self, *args, **options):
         if options["action"] != "add":
@@ -29,7 +35,9 @@ class Command(BaseCommand):
         name = options["name"].strip()
         if not name or len(name) > 150:
             raise CommandError("the name must be 1 to 150 characters")
-        user, password, token = create_moderator(name, options["email"], staff=options["staff"])
+        user, password, token = create_moderator(
+            name, options["email"], staff=options["staff"], privacy=options["privacy"]
+        )
         if password:
             self.stdout.write(
                 f"Created moderator {user.username}; web sign-in password: {password}"
@@ -39,5 +47,10 @@ class Command(BaseCommand):
         if user.is_staff:
             self.stdout.write(
                 "Staff: the token may create and update articles (POST /api/v1/articles)"
+            )
+        if options["privacy"]:
+            self.stdout.write(
+                "Personal data: the token may export and erase commenters' data "
+                "(/api/v1/moderation/privacy/…)"
             )
         self.stdout.write(f"API token (shown once): {token}")

@@ -1,6 +1,9 @@
-"""A commenter's personal data: everything held about an e-mail address (export), and its
+"""A commenter's personal data: everything held about an e-mail address (export), its
 erasure (the address, the sign-on subject and the IP hashes removed; the name shown as
-"former commenter"; comment texts left as they were). See docs/privacy.md."""
+"former commenter"; comment texts left as they were), and the withdrawal of their comments
+(each one not already rejected gets a rejection citing AUTHOR_REQUEST, by a moderator, in the
+decision trail; texts unchanged). Every request answered is appended to the PrivacyRequest
+trail, which keeps a keyed hash of the address, never the address. See docs/privacy.md."""
 
 from __future__ import annotations
 
@@ -9,12 +12,46 @@ from django.db.models import Q
 from django.utils import timezone
 
 from civility.web.commenters import notifications
-from civility.web.commenters.models import Commenter
+from civility.web.commenters.identity import address_key
+from civility.web.commenters.models import Commenter, PrivacyRequest
 from civility.web.comments import services
-from civility.web.comments.models import Comment
+from civility.web.comments.models import AUTHOR_REQUEST, REJECT, REJECTED, Comment
 
 # What erased comments show as their author (stored: the comment keeps no other name).
 FORMER_COMMENTER = "former commenter"
+
+
+# Who may answer a request through the API (the command line is the operator's own).
+PERMISSION = "commenters.handle_personal_data"
+# What withdrawing needs besides: it appends decisions (services.record_decision).
+MODERATE = "comments.moderate_comment"
+
+
+class PrivacyError(ValueError):
+    """A request cannot be answered as asked; nothing was changed. `.field` names the input."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def _record(kind: str, email: str, channel: str, actor, counts: dict) -> None:
+    """Append the request to the trail: who (actor, channel), what, counts, the address keyed."""
+    PrivacyRequest.objects.create(
+        kind=kind,
+        channel=channel,
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        address_key=address_key(email),
+        counts=counts,
+    )
+
+
+def _check_withdrawer(actor) -> None:
+    if actor is None or not actor.is_authenticated or not actor.has_perm(MODERATE):
+        raise PrivacyError(
+            "withdraw", "withdrawing comments needs a moderator (one who may reject comments)"
+        )
 
 
 def _held(email: str):
@@ -25,8 +62,9 @@ def _held(email: str):
     return commenters, comments
 
 
-def export(email: str) -> dict:
-    """Everything held about the commenter with this address, as plain data."""
+def export(email: str, *, actor=None, channel: str = PrivacyRequest.CLI) -> dict:
+    """Everything held about the commenter with this address, as plain data; the request is
+    recorded in the trail (by `actor` through `channel`)."""
     commenters, comments = _held(email)
     out_comments = []
     notices = notifications.held_about(comments.values_list("pk", flat=True))
@@ -59,6 +97,8 @@ def export(email: str) -> dict:
                 "notifications": notices.get(comment.pk),
             }
         )
+    counts = {"commenters": len(commenters), "comments": len(out_comments)}
+    _record(PrivacyRequest.EXPORT, email, channel, actor, counts)
     return {
         "email": email,
         "exported": timezone.now().isoformat(),
@@ -101,8 +141,35 @@ def _appeal(comment) -> dict | None:
     }
 
 
-def erase(email: str) -> dict:
-    """Erase the personal data held about this address; counts of what was changed."""
+def withdraw(email: str, actor, *, channel: str = PrivacyRequest.CLI) -> dict:
+    """Withdraw every comment of this address not already rejected (published or pending): a
+    rejection citing AUTHOR_REQUEST by `actor`, a moderator. Raises PrivacyError without one."""
+    _check_withdrawer(actor)
+    with transaction.atomic():
+        _commenters, comments = _held(email)
+        counts = {"withdrawn": _withdraw(list(comments.values_list("pk", flat=True)), actor)}
+        _record(PrivacyRequest.WITHDRAW, email, channel, actor, counts)
+    return counts
+
+
+def _withdraw(ids: list[int], actor) -> int:
+    """Reject each of these comments not already rejected, citing AUTHOR_REQUEST alone."""
+    held = Comment.objects.filter(pk__in=ids).with_status().exclude(current_status=REJECTED)
+    withdrawn = 0
+    for comment in held.select_related("article").order_by("pk"):
+        services.record_decision(comment, REJECT, [AUTHOR_REQUEST], actor)
+        withdrawn += 1
+    return withdrawn
+
+
+def erase(
+    email: str, *, actor=None, channel: str = PrivacyRequest.CLI, withdraw: bool = False
+) -> dict:
+    """Erase the personal data held about this address; counts of what was changed. With
+    `withdraw`, the comments are withdrawn too (as `withdraw()`, after the erasure, so the
+    decisions' events already name the former commenter), all in one transaction."""
+    if withdraw:
+        _check_withdrawer(actor)
     with transaction.atomic():
         commenters, comments = _held(email)
         ids = list(comments.values_list("pk", flat=True))
@@ -113,6 +180,10 @@ def erase(email: str) -> dict:
         erased = Commenter.objects.filter(pk__in=[c.pk for c in commenters]).update(
             email=None, sso_subject=None, display_name="", erased=timezone.now()
         )
+        counts = {"commenters": erased, "comments": changed}
+        if withdraw:
+            counts["withdrawn"] = _withdraw(ids, actor)
+        _record(PrivacyRequest.ERASE, email, channel, actor, counts)
     for article_id in sorted(articles):  # the public lists show the new name
         services.comments_changed(article_id)
-    return {"commenters": erased, "comments": changed}
+    return counts
