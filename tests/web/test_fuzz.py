@@ -20,7 +20,7 @@ import time
 
 import jwt
 import pytest
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Permission, User
 from django.db import transaction
 from django.test import Client
 
@@ -89,6 +89,11 @@ def world(article, fake_engine, moderator_user, monkeypatch, settings):
     to_appeal = services.submit_comment(article, "Cem", "", "You idiot.", ip="10.0.0.3")
     appealed = services.submit_comment(article, "Deniz", "", "What an idiot idea.", ip="10.0.0.4")
     appeal = appeals.file_appeal(appealed, "It was about the idea.")
+    # A moderator who may handle personal data: the privacy doors.
+    officer = User.objects.create_user("dpo", "dpo@example.org", "pw-long-enough")
+    officer.groups.add(services.moderators_group())
+    officer.user_permissions.add(Permission.objects.get(codename="handle_personal_data"))
+    services.submit_comment(article, "Dana", "dana@example.org", "Dana's point.", ip="10.0.0.5")
     return {
         "commenter": Commenter.objects.create(display_name="Dana", email="dana@example.org"),
         "article": article,
@@ -100,6 +105,7 @@ def world(article, fake_engine, moderator_user, monkeypatch, settings):
         "moderator": moderator_user,
         "to_appeal": to_appeal,
         "appeal": appeal,
+        "privacy_token": ApiToken.objects.issue(User.objects.get(pk=officer.pk))[1],
     }
 
 
@@ -108,6 +114,7 @@ def json_doors(world) -> list[tuple[str, dict, dict]]:
     slug, key = world["article"].slug, world["key"]
     mod = {"HTTP_AUTHORIZATION": f"Bearer {world['mod_token']}"}
     staff = {"HTTP_AUTHORIZATION": f"Bearer {world['staff_token']}"}
+    privacy = {"HTTP_AUTHORIZATION": f"Bearer {world['privacy_token']}"}
     return [
         (
             "/api/v1/articles",
@@ -157,6 +164,14 @@ def json_doors(world) -> list[tuple[str, dict, dict]]:
             f"/api/v1/moderation/appeals/{world['appeal'].pk}/decision",
             {"outcome": "upheld", "reason": "It insults a reader."},
             mod,
+        ),
+        *(
+            (f"/api/v1/moderation/privacy/{kind}", body, privacy)
+            for kind, body in (
+                ("export", {"email": "dana@example.org"}),
+                ("erase", {"email": "dana@example.org", "withdraw": True}),
+                ("withdraw", {"email": "dana@example.org"}),
+            )
         ),
         (
             f"/api/v1/moderation/comments/{world['pending'].pk}/decision",

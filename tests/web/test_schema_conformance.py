@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Permission, User
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
@@ -71,6 +71,9 @@ def token(article, fake_engine, settings, keep_test_connection):
     settings.CIVILITY_ASSESS_LIMIT_PER_IP = (100_000, 60)
     editor = User.objects.create_user("editor", "e@example.org", "pw-long-enough", is_staff=True)
     editor.groups.add(services.moderators_group())
+    # And personal data: the privacy endpoints answer rather than refuse.
+    editor.user_permissions.add(Permission.objects.get(codename="handle_personal_data"))
+    services.submit_comment(article, "Dana", "dana@example.org", "Dana's point.", ip="10.0.0.7")
     for i in range(3):
         services.submit_comment(article, f"Reader {i}", "", f"hmm point {i}", ip="10.0.0.9")
         # Rejected by the policy and appealed: the appeals endpoints have something to act on.
