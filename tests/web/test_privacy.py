@@ -382,3 +382,38 @@ def test_moderator_add_privacy_grants_the_permission():
     call_command("moderator", "add", "plain", stdout=io.StringIO())
     assert User.objects.get(username="dpo").has_perm("commenters.handle_personal_data")
     assert not User.objects.get(username="plain").has_perm("commenters.handle_personal_data")
+
+
+# --- what the author sees ---------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_withdrawn_comments_status_page_says_so_and_it_cannot_be_appealed(
+    client, held, moderator_user
+):
+    from django.utils import translation
+
+    comment = held["typed"]
+    services.record_decision(comment, "reject", [AUTHOR_REQUEST], moderator_user)
+    with translation.override("ar"):
+        said = translation.gettext(
+            "The newsroom withdrew your comment at your request. It is no longer shown under "
+            "the article."
+        )
+        refusal = translation.gettext(
+            "This comment was withdrawn at your request, so there is nothing to appeal."
+        )
+    assert said.startswith("سحبت")
+    page = client.get(comment.get_status_url(), {"lang": "ar"}).content.decode()
+    assert said in page and 'class="comment-form appeal-form"' not in page
+    assert "does not follow these community guidelines" not in page
+    appeal_url = f"/comments/status/{comment.status_token}/appeal/?lang=ar"
+    refused = client.post(appeal_url, {"text": "Please publish it again."})
+    assert refused.status_code == 409 and refusal in refused.content.decode()
+    answer = post_json(
+        client, "/api/v1/appeals", {"status_token": comment.status_token, "text": "Please."}
+    )
+    assert answer.status_code == 409 and "withdrawn" in answer.json()["error"]
+    from civility.web.comments.models import Appeal
+
+    assert not Appeal.objects.exists()

@@ -31,7 +31,7 @@ from .models import (
     Comment,
     Decision,
 )
-from .services import record_decision
+from .services import is_withdrawal, record_decision
 
 MAX_APPEAL_CHARS = 1000
 MAX_REASON_CHARS = 1000
@@ -42,7 +42,7 @@ class AppealError(ValueError):
     """An appeal cannot be filed or decided. `.field` names what is wrong, `.status` is the
     HTTP status that says it (400 bad input, 403 not this moderator, 409 the state does not
     allow it) and `.code` which refusal it is: invalid, not_moderator, same_moderator,
-    not_rejected, appealed, decided, approved_since."""
+    not_rejected, withdrawn, appealed, decided, approved_since."""
 
     def __init__(self, field: str, message: str, status: int = 400, code: str = "invalid"):
         super().__init__(message)
@@ -73,7 +73,8 @@ def _lock(comment: Comment) -> Decision:
 
 def file_appeal(comment: Comment, text, language: str = "") -> Appeal:
     """Appeal the comment's rejection. Raises AppealError: `text` (empty, too long, control
-    characters, nothing visible), `comment` (not rejected now, 409) or `appeal` (appealed
+    characters, nothing visible), `comment` (not rejected now, or withdrawn at the author's
+    request: 409) or `appeal` (appealed
     already: once per comment, 409)."""
     text = _clean(text, "text", "appeal", MAX_APPEAL_CHARS)
     if language not in dict(settings.LANGUAGES):
@@ -87,6 +88,13 @@ def file_appeal(comment: Comment, text, language: str = "") -> Appeal:
         if latest is None or latest.action != REJECT:
             raise AppealError(
                 "comment", "only a rejected comment can be appealed", 409, "not_rejected"
+            )
+        if is_withdrawal(latest.reasons):
+            raise AppealError(
+                "comment",
+                "this comment was withdrawn at its author's request: there is nothing to appeal",
+                409,
+                "withdrawn",
             )
         return Appeal.objects.create(
             comment=comment, rejection=latest, text=text, language=language

@@ -44,6 +44,7 @@ from .services import (
     CommenterRefused,
     CommentError,
     VerificationRequired,
+    is_withdrawal,
     submit_comment,
     verified_only,
 )
@@ -461,7 +462,8 @@ def _status_page(request, comment, *, appeal_error="", appeal_text="", status=20
     language = reader_language(request, comment.article)
     with translation.override(language):
         reasons = []
-        if comment.status == REJECTED:
+        withdrawn = comment.status == REJECTED and is_withdrawal(comment.latest_decision.reasons)
+        if comment.status == REJECTED and not withdrawn:
             codes = comment.latest_decision.reasons or ["other"]
             reasons = [
                 {"code": c, "title": GUIDELINE_TITLES.get(c, GUIDELINE_TITLES["other"])}
@@ -487,7 +489,9 @@ def _status_page(request, comment, *, appeal_error="", appeal_text="", status=20
             "language_links": language_links(request),
             "appeal": appeal,
             "appeal_outcome": getattr(appeal, "outcome", None) if appeal else None,
-            "can_appeal": appeal is None and comment.status == REJECTED,
+            "withdrawn": withdrawn,
+            # A withdrawal answers the author's own request: there is nothing to appeal.
+            "can_appeal": appeal is None and comment.status == REJECTED and not withdrawn,
             "appeal_url": reverse("comments:appeal", args=[comment.status_token])
             + "?"
             + urlencode(appeal_query),
@@ -507,6 +511,8 @@ def appeal_problem(error: AppealError, text) -> str:
         return _("You have appealed this decision already. Each rejection can be appealed once.")
     if error.code == "not_rejected":
         return _("Only a comment that was not published can be appealed.")
+    if error.code == "withdrawn":
+        return _("This comment was withdrawn at your request, so there is nothing to appeal.")
     if not isinstance(text, str) or not text.strip():
         return _("Please write why your comment should be published.")
     if len(text.strip()) > MAX_APPEAL_CHARS:
