@@ -255,7 +255,7 @@ def test_cli_erase_with_withdraw_and_its_trail(client, article, held, moderator_
     for key in ("typed", "linked", "pending"):
         _assert_withdrawn(held[key], moderator_user, client, article)
     row = PrivacyRequest.objects.get()
-    assert (row.kind, row.channel) == ("erase", "cli")
+    assert (row.kind, row.channel, row.actor_id) == ("erase", "cli", moderator_user.pk)
     assert row.counts == {"commenters": 1, "comments": 3, "withdrawn": 3}
 
 

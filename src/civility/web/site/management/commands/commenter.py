@@ -36,7 +36,9 @@ class Command(BaseCommand):
             action="store_true",
             help="also withdraw the comments (rejected with reason author_request; needs --by)",
         )
-        erase.add_argument("--by", default="", help=BY_HELP)
+        erase.add_argument(
+            "--by", default="", help=BY_HELP + " (and who the requests' trail names)"
+        )
         withdraw = sub.add_parser(
             "withdraw", help="withdraw EMAIL's comments: rejected with reason author_request"
         )
@@ -55,7 +57,8 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(data, ensure_ascii=False, indent=2))
             return
         withdrawing = action == "withdraw" or options.get("withdraw")
-        by = self._moderator(options.get("by") or "") if withdrawing else None
+        # The user recorded in the trail (and, withdrawing, under the decisions).
+        by = self._moderator(options.get("by") or "") if withdrawing or options.get("by") else None
         try:
             if action == "withdraw":
                 counts = privacy.withdraw(email, by)
