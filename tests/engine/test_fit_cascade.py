@@ -53,13 +53,37 @@ def test_no_threat_of_the_tuning_half_is_approved_not_even_through_the_gate():
     assert not (chosen["decision"][threats] == "approve").any()
     band = chosen["threat_band"]
     assert 0 < band <= fc.THREAT_APPROVE_CAP
-    assert band <= full["threat"][threats].min() * fc.THREAT_MARGIN
+    open_elsewhere = threats & fc.passes_other_bands(full, chosen["approve"], languages)
+    assert band <= full["threat"][open_elsewhere].min() * fc.THREAT_MARGIN
     assert all(bands["threat"] == band for bands in chosen["approve"].values())
     gate = chosen["gate"]["approve_below"]
-    assert all(bands["threat"] <= fast["threat"][threats].min() for bands in gate.values())
+    gate_open = threats & fc.passes_other_bands(fast, chosen["approve"], languages)
+    assert all(bands["threat"] <= fast["threat"][gate_open].min() for bands in gate.values())
     # Clean comments are still approved: the band is not simply closed.
     clean = tuning & (labels["overall"] == 0)
     assert (chosen["decision"][clean] == "approve").mean() > 0.05
+
+
+def test_a_faint_threat_that_other_bands_hold_back_does_not_close_the_threat_band():
+    full, fast, stacker, labels, languages, tuning = synthetic(seed=4)
+    threats = np.flatnonzero(tuning & (labels["threat"] == 1))
+    before = fc.choose_bands_and_gate(full, fast, stacker, labels, languages, tuning)
+    # One tuning threat scores as faint as any clean comment on threat, but personal attack
+    # sees it: the band does not move, and that threat is still not approved.
+    outlier = threats[0]
+    for scores in (full, fast):
+        scores["threat"][outlier] = 1e-6
+        scores["personal_attack"][outlier] = 0.99
+    after = fc.choose_bands_and_gate(full, fast, stacker, labels, languages, tuning)
+    assert after["threat_band"] == before["threat_band"] > 0.001
+    assert after["decision"][outlier] != "approve"
+    # Unseen by every other category too, it does close the band under itself.
+    for scores in (full, fast):
+        for c in CATEGORIES:
+            scores[c][outlier] = 1e-6
+    closed = fc.choose_bands_and_gate(full, fast, stacker, labels, languages, tuning)
+    assert closed["threat_band"] == 0.0
+    assert closed["decision"][outlier] != "approve"
 
 
 def test_below_every_keeps_a_margin_under_the_lowest_threat_and_the_cap():

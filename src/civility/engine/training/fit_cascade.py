@@ -60,11 +60,14 @@ TARGET_MAX_MISS = 0.015
 # train` on out-of-fold scores (docs/policy.md), and its fast-tier score.
 HAND_BANDS = {"vulgarity": (0.30, 0.90), "promotion": (0.02, 0.58)}
 # Threat is never approved on a real signal: its approve band (and the gate's) sits below every
-# threat of the tuning half, with a margin, and never above THREAT_APPROVE_CAP. It rejects on its
-# own only where that is >= 99% precise against the threat set's hard negatives and the rest.
+# threat of the tuning half that the other bands would approve, with a margin, and never above
+# THREAT_APPROVE_CAP. It rejects on its own only where that is >= 99% precise against the
+# threat set's hard negatives and the rest.
 THREAT_APPROVE_CAP = 0.20
 THREAT_MARGIN = 0.8
 THREAT_REJECT_PRECISION = 0.99
+# The threat bands tried, widest first, where a language's misses call for a narrower one.
+THREAT_NARROWING = (1.0, *np.round(np.arange(0.19, 0.0, -0.01), 2), 0.005, 0.002, 0.001)
 FAST_ONLY_HEADS = ("vulgarity", "promotion")
 GRID = np.round(np.arange(0.01, 1.0, 0.01), 2)
 
@@ -336,10 +339,22 @@ def choose_bands_and_gate(full_scores, fast_scores, stacker, labels, languages, 
     ]
     # Bands on the combined scores, as if every comment reached the encoder.
     approve = widen_approve(full_scores, labels, languages, tuning, reject, fitted, BANDS_MAX_MISS)
-    threat_band = below_every(full_scores["threat"][threats], THREAT_APPROVE_CAP)
-    gate_threat = below_every(fast_scores["threat"][threats], threat_band)
-    for bands in approve.values():
-        bands["threat"] = threat_band
+    # Only the threats that every other band would let through bound the threat band: one
+    # that personal attack or overall already holds for review cannot be approved, however
+    # faint its threat score (one such outlier had closed the band to 0.0003 and automation
+    # with it). The gate's threat band is bounded the same way on the fast-only scores.
+    threat_band = below_every(
+        full_scores["threat"][threats & passes_other_bands(full_scores, approve, languages)],
+        THREAT_APPROVE_CAP,
+    )
+    gate_threat = below_every(
+        fast_scores["threat"][threats & passes_other_bands(fast_scores, approve, languages)],
+        threat_band,
+    )
+    for lang, bands in approve.items():
+        bands["threat"] = threat_band_within_miss(
+            full_scores, approve, reject, languages, y_any, tuning, lang, threat_band
+        )
     gate_reject = {}
     for c in fitted:
         t = reject_threshold(
@@ -390,6 +405,37 @@ def choose_bands_and_gate(full_scores, fast_scores, stacker, labels, languages, 
         "decision": decision,
         "settled": settled,
     }
+
+
+def threat_band_within_miss(scores, approve, reject, languages, y_any, tuning, lang, band):
+    """`lang`'s threat band: `band`, or narrower where that language's approved violations
+    would exceed BANDS_MAX_MISS. Where a language's data says only "offensive or not" (tr),
+    the lift to overall can put a comment's whole signal on its threat score: the other bands
+    were widened without threat, so this closes the gap they cannot see."""
+    mine = tuning & (languages == lang)
+    violating = mine & (y_any == 1)
+    if not violating.any():
+        return band
+    for step in THREAT_NARROWING:
+        trial = min(band, step)
+        one = {lang: {**approve[lang], "threat": trial}}
+        decision = decide({c: v[mine] for c, v in scores.items()}, one, reject, languages[mine])
+        if (decision[y_any[mine] == 1] == "approve").mean() <= BANDS_MAX_MISS:
+            return trial
+    return 0.0
+
+
+def passes_other_bands(scores, approve, languages, category: str = "threat") -> np.ndarray:
+    """The comments under their language's approve band in every category but `category`:
+    those that `category`'s band alone decides to approve or not."""
+    passing = np.zeros(len(languages), bool)
+    for lang, bands in approve.items():
+        mine = languages == lang
+        for c in CATEGORIES:
+            if c != category:
+                mine &= scores[c] < bands[c]
+        passing |= mine
+    return passing
 
 
 def below_every(scores: np.ndarray, cap: float) -> float:
@@ -537,9 +583,10 @@ def policy_toml(approve, reject, report, encoder_version, trust: Trust | None = 
         f"# approved violations <= {BANDS_MAX_MISS:.1%} in each of en, ar, fa, tr. On the other half:",
         f"# automation {held['automation']:.1%}, rejection precision {held['reject_precision']},",
         f"# approved violations {held['approved_violations']}. See docs/policy.md.",
-        f"# Threat: approve_below ({report.get('threat_band')}) lies under every threat of the tuning",
-        "# half (ours, training/threats, and the public sets'), so no real threat signal is",
-        "# approved automatically. Vulgarity and promotion have too few dev labels to fit:",
+        f"# Threat: approve_below (at most {report.get('threat_band')}) lies under every threat of the",
+        "# tuning half (ours, training/threats, and the public sets') that no other band holds",
+        "# back, so no real threat signal is approved automatically; a language whose misses",
+        "# need it gets a narrower one. Vulgarity and promotion have too few dev labels to fit:",
         "# vulgarity keeps a hand-set band, promotion the fast tier's (its score is the fast tier's).",
         f'version = "cascade-{time.strftime("%Y.%m.%d")}"',
         "",
