@@ -110,6 +110,10 @@ def test_screenshots_of_queue_dashboard_and_article(
     site, article, moderator, moderator_page, reader_page, monkeypatch, tmp_path
 ):
     monkeypatch.setattr(services, "engine_moderator", lambda: ShowcaseModerator())
+    # The signed-in moderator starts on the live queue, whose stream reads the decisions while
+    # this test writes a hundred of them: in-memory SQLite (shared cache) refuses such a write
+    # at once ("table is locked") instead of waiting. Leave the queue until the data is in.
+    moderator_page.goto("about:blank")
     out = Path(os.environ.get("CIVILITY_SCREENSHOTS_DIR") or tmp_path)
     out.mkdir(parents=True, exist_ok=True)
     comments = [

@@ -152,6 +152,7 @@ def test_the_status_url_says_being_assessed_until_the_assessment_lands(
         "status": "pending",
         "being_assessed": True,
         "reasons": [],
+        "appeal": None,
     }
 
     assert assessing.assess_batch() == 1
