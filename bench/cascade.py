@@ -1,6 +1,7 @@
 """The cascade as a newsroom runs it: decisions on newsroom_dev, the issue's sentences, speed.
 
     .venv/bin/python bench/cascade.py --data ../shared/data [--engine cascade|fast] [--n 3000]
+        [--encoder DIR --policy FILE]
 
 - newsroom_dev (300 comments in six languages under two articles, our own CC0 set): per
   language, the share decided automatically, wrong automatic approvals (violations approved)
@@ -27,6 +28,8 @@ from pathlib import Path
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from threadpoolctl import threadpool_limits  # noqa: E402
+
+import candidate  # noqa: E402
 
 CIVIL = [
     "Thank you for this balanced report on the strategic dialogue.",
@@ -86,6 +89,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--engine", choices=("cascade", "fast"), default="cascade")
+    candidate.add_arguments(parser)
     parser.add_argument("--n", type=int, default=3000)
     parser.add_argument("--singles", type=int, default=500)
     parser.add_argument(
@@ -96,11 +100,9 @@ def main() -> None:
         "lower bound on the engine's cost)",
     )
     args = parser.parse_args()
-    from civility.engine import Moderator
-
     with threadpool_limits(1):
         started = time.perf_counter()
-        moderator = Moderator.default(encoder=args.engine == "cascade")
+        moderator = candidate.moderator_for(args, encoder=args.engine == "cascade")
         load_s = time.perf_counter() - started
         print(f"engine: {moderator.model_version} (loaded in {load_s:.1f} s)")
 

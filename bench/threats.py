@@ -16,20 +16,10 @@ from __future__ import annotations
 import argparse
 import os
 from collections import defaultdict
-from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "2")
 
-
-def moderator_for(encoder: Path | None, policy: Path | None):
-    from civility.engine import Moderator
-    from civility.engine.cascade import Cascade
-    from civility.engine.moderator import _shipped_scorer
-    from civility.engine.policy import Policy
-
-    if encoder is None:
-        return Moderator.default(policy_path=policy)
-    return Moderator(_shipped_scorer(), Policy.load(policy), cascade=Cascade.load(encoder))
+import candidate  # noqa: E402
 
 
 def auc(positive: list[float], negative: list[float]) -> float | None:
@@ -42,15 +32,14 @@ def auc(positive: list[float], negative: list[float]) -> float | None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--encoder", type=Path, default=None)
-    parser.add_argument("--policy", type=Path, default=None)
+    candidate.add_arguments(parser)
     parser.add_argument("--split", choices=("heldout", "dev"), default="heldout")
     parser.add_argument("--show", type=int, default=10, help="approved threats to list")
     args = parser.parse_args()
     from civility.engine.training import threat_set
 
     rows = [r for r in threat_set.load() if r.split == args.split]
-    moderator = moderator_for(args.encoder, args.policy)
+    moderator = candidate.moderator_for(args)
     print(f"engine: {moderator.model_version}")
     results = moderator.assess_many([(r.text, None, None) for r in rows])
     table: dict[str, dict] = defaultdict(lambda: defaultdict(list))
