@@ -53,11 +53,11 @@ def test_no_threat_of_the_tuning_half_is_approved_not_even_through_the_gate():
     assert not (chosen["decision"][threats] == "approve").any()
     band = chosen["threat_band"]
     assert 0 < band <= fc.THREAT_APPROVE_CAP
-    open_elsewhere = threats & fc.passes_other_bands(full, chosen["approve"], languages)
+    open_elsewhere = threats & fc.under_bands(full, chosen["approve"], languages, skip="threat")
     assert band <= full["threat"][open_elsewhere].min() * fc.THREAT_MARGIN
     assert all(bands["threat"] == band for bands in chosen["approve"].values())
     gate = chosen["gate"]["approve_below"]
-    gate_open = threats & fc.passes_other_bands(fast, chosen["approve"], languages)
+    gate_open = threats & fc.under_bands(fast, chosen["approve"], languages, skip="threat")
     assert all(bands["threat"] <= fast["threat"][gate_open].min() for bands in gate.values())
     # Clean comments are still approved: the band is not simply closed.
     clean = tuning & (labels["overall"] == 0)

@@ -166,14 +166,21 @@ def decide(scores, approve, reject, languages):
     rejected = np.zeros(n, bool)
     for c in CATEGORIES:
         rejected |= scores[c] >= reject[c]
-    approved = np.zeros(n, bool)
-    for lang, bands in approve.items():
-        mine = languages == lang
-        ok = mine.copy()
-        for c in CATEGORIES:
-            ok &= scores[c] < bands[c]
-        approved |= ok
+    approved = under_bands(scores, approve, languages)
     return np.where(rejected, "reject", np.where(approved, "approve", "review"))
+
+
+def under_bands(scores, bands_by_language, languages, skip: str | None = None) -> np.ndarray:
+    """The comments under their language's band in every category (but `skip`); a language
+    without bands has none."""
+    under = np.zeros(len(languages), bool)
+    for lang, bands in bands_by_language.items():
+        mine = languages == lang
+        for c in CATEGORIES:
+            if c != skip:
+                mine &= scores[c] < bands[c]
+        under |= mine
+    return under
 
 
 def miss_rates(decision, y_any, languages, mask):
@@ -215,12 +222,7 @@ def gate_settles(fast_scores, gate, languages):
     gate_reject = np.zeros(n, bool)
     for c, t in gate["reject_above"].items():
         gate_reject |= fast_scores[c] >= t
-    gate_approve = np.zeros(n, bool)
-    for lang, bands in gate["approve_below"].items():
-        ok = languages == lang
-        for c in CATEGORIES:
-            ok &= fast_scores[c] < bands[c]
-        gate_approve |= ok
+    gate_approve = under_bands(fast_scores, gate["approve_below"], languages)
     modelled = ~np.isin(languages, ENCODER_LANGUAGES)
     return modelled & (gate_reject | gate_approve)
 
@@ -344,11 +346,15 @@ def choose_bands_and_gate(full_scores, fast_scores, stacker, labels, languages, 
     # faint its threat score (one such outlier had closed the band to 0.0003 and automation
     # with it). The gate's threat band is bounded the same way on the fast-only scores.
     threat_band = below_every(
-        full_scores["threat"][threats & passes_other_bands(full_scores, approve, languages)],
+        full_scores["threat"][
+            threats & under_bands(full_scores, approve, languages, skip="threat")
+        ],
         THREAT_APPROVE_CAP,
     )
     gate_threat = below_every(
-        fast_scores["threat"][threats & passes_other_bands(fast_scores, approve, languages)],
+        fast_scores["threat"][
+            threats & under_bands(fast_scores, approve, languages, skip="threat")
+        ],
         threat_band,
     )
     for lang, bands in approve.items():
@@ -413,8 +419,7 @@ def threat_band_within_miss(scores, approve, reject, languages, y_any, tuning, l
     the lift to overall can put a comment's whole signal on its threat score: the other bands
     were widened without threat, so this closes the gap they cannot see."""
     mine = tuning & (languages == lang)
-    violating = mine & (y_any == 1)
-    if not violating.any():
+    if not (y_any[mine] == 1).any():
         return band
     for step in THREAT_NARROWING:
         trial = min(band, step)
@@ -423,19 +428,6 @@ def threat_band_within_miss(scores, approve, reject, languages, y_any, tuning, l
         if (decision[y_any[mine] == 1] == "approve").mean() <= BANDS_MAX_MISS:
             return trial
     return 0.0
-
-
-def passes_other_bands(scores, approve, languages, category: str = "threat") -> np.ndarray:
-    """The comments under their language's approve band in every category but `category`:
-    those that `category`'s band alone decides to approve or not."""
-    passing = np.zeros(len(languages), bool)
-    for lang, bands in approve.items():
-        mine = languages == lang
-        for c in CATEGORIES:
-            if c != category:
-                mine &= scores[c] < bands[c]
-        passing |= mine
-    return passing
 
 
 def below_every(scores: np.ndarray, cap: float) -> float:
