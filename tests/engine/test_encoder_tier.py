@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from civility.engine import Moderator
 from civility.engine.assessment import CATEGORIES
 from civility.engine.cascade import HEADS, Cascade
-from civility.engine.encoder import SHIPPED_ENCODER, EncoderScorer, model_text, sigmoid
+from civility.engine.encoder import SHIPPED_ENCODER, EncoderScorer, model_text
 from civility.engine.moderator import _shipped_scorer
 from civility.engine.policy import Policy
 
@@ -31,6 +31,23 @@ def test_model_text_drops_invisible_characters_but_keeps_the_persian_half_space(
     assert model_text("f\u200bu\u200dc\u2060k \u202eyou") == "fuck you"
     assert model_text("ｙｏｕ  𝐢𝐝𝐢𝐨𝐭") == "you idiot"
     assert model_text("می\u200cخواهم") == "می\u200cخواهم"
+
+
+def test_model_text_folds_look_alikes_only_in_words_that_mix_scripts():
+    # Cyrillic у, о, і, о among Latin letters: the encoder reads the insult it was trained on.
+    assert model_text("\u0443\u043eu \u0456di\u043et") == "you idiot"
+    assert model_text("\u0406DI\u041eT") == "IDIOT"  # capitals keep their case
+    # Real Russian and Greek words have no Latin letter and stay as written.
+    assert model_text("\u0438\u0434\u0438\u043e\u0442 you") == "\u0438\u0434\u0438\u043e\u0442 you"
+    assert (
+        model_text("\u03b3\u03b5\u03b9\u03ac \u03c3\u03bf\u03c5")
+        == "\u03b3\u03b5\u03b9\u03ac \u03c3\u03bf\u03c5"
+    )
+
+
+def test_the_encoder_reads_a_homoglyph_insult_as_the_plain_one(encoder):
+    plain, disguised = encoder.logits(["you idiot", "\u0443\u043eu \u0456di\u043et"])
+    assert np.array_equal(plain, disguised)
 
 
 def test_missing_artifact_is_a_clear_error(tmp_path):
@@ -80,29 +97,21 @@ def test_long_comments_are_read_in_windows_and_each_head_takes_its_highest(encod
     assert all(len(w) <= encoder.max_tokens for w in windows)
     assert all(w[0] == 0 and w[-1] == 2 for w in windows)  # <s> … </s>
     whole = encoder.logits([long])[0]
-    separately = []
-    for window in windows:
-        ids = np.array([window], np.int64)
-        separately.append(
-            encoder.session.run(None, {"input_ids": ids, "attention_mask": np.ones_like(ids)})[0][0]
-        )
-    # Dynamic int8 quantises activations per batch, so a window scored with other windows (and
-    # their padding) moves a little: a few hundredths of a logit, a few tenths for tiny texts.
-    # Compared as probabilities: within four points (e5s12-4309: 0.030 on the overall head
-    # near 0.4, where a logit's noise moves the probability most).
-    np.testing.assert_allclose(sigmoid(whole), sigmoid(np.max(separately, axis=0)), atol=0.04)
+    separately = [encoder.window_logits(window) for window in windows]
+    assert np.array_equal(whole, np.max(separately, axis=0))
 
 
-def test_batches_score_like_single_comments(encoder):
+def test_a_comment_scores_the_same_alone_and_in_any_batch(encoder):
     long = (
         "The ministry promised new schools in every district, but the budget says otherwise. " * 12
     )
     texts = ["A careful report, thank you.", "you are a disgusting idiot", "سلام", long]
     batch = encoder.logits(texts)
     singles = np.vstack([encoder.logits([t]) for t in texts])
-    # See the windows test. e5s12-4309 moves most (0.048, the long text's overall head near
-    # 0.2): docs/encoder-tier.md names it as a known cost of dynamic int8 activations.
-    np.testing.assert_allclose(sigmoid(batch), sigmoid(singles), atol=0.06)
+    # Exactly: dynamic int8 quantises activations per call, and a window scored beside others
+    # once moved by up to 0.24 in probability (encoder.window_logits).
+    assert np.array_equal(batch, singles)
+    assert np.array_equal(encoder.logits(texts[::-1])[::-1], singles)
 
 
 def test_an_insult_outscores_civil_criticism(encoder):

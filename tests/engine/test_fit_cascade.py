@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from statistics import NormalDist
+
 import numpy as np
 
 from civility.engine.assessment import CATEGORIES
@@ -92,6 +94,20 @@ def test_below_every_keeps_a_margin_under_the_lowest_threat_and_the_cap():
     assert fc.below_every(np.array([0.002]), 0.2) == 0.0016
     assert fc.below_every(np.array([0.0001]), 0.2) == 0.0  # too faint to tell: approve none
     assert fc.below_every(np.array([]), 0.2) == 0.2
+
+
+def test_the_threat_band_stays_under_the_fitted_tail_not_only_the_lowest_threat():
+    rng = np.random.default_rng(7)
+    # 60 threats whose logits spread widely: the lowest of them sits far above where one in
+    # 400 would fall, so the fitted tail, not the minimum, sets the band.
+    scores = 1 / (1 + np.exp(-rng.normal(1.0, 2.0, 60)))
+    band = fc.tail_band(scores, 0.2)
+    expected = 1 / (1 + np.exp(-(1.0 + NormalDist().inv_cdf(fc.THREAT_TAIL_SHARE) * 2.0)))
+    assert 0 < band < scores.min() * fc.THREAT_MARGIN
+    assert expected / 2 < band < expected * 2  # the fit recovers the generating tail
+    # Tight, confident threats leave the cap; too few to fit leave it too.
+    assert fc.tail_band(1 / (1 + np.exp(-rng.normal(6.0, 0.5, 60))), 0.2) == 0.2
+    assert fc.tail_band(np.array([0.01, 0.99]), 0.2) == 0.2
 
 
 def test_the_gate_never_settles_outside_the_bands_it_was_fitted_for():

@@ -20,11 +20,12 @@ from pathlib import Path
 
 import numpy as np
 
+from .text import fold_look_alike_words
+
 SHIPPED_ENCODER = Path(__file__).resolve().parent.parent / "models" / "encoder"
 MODEL_FILE = "encoder.int8.onnx"
 TOKENIZER_FILE = "tokenizer.json"
 META_FILE = "encoder.json"
-BATCH = 32
 # Windows over long comments: at most this many per comment (20k characters is the limit).
 MAX_WINDOWS = 16
 _SPACES = re.compile(r"\s+")
@@ -33,11 +34,13 @@ _SPACES = re.compile(r"\s+")
 def model_text(text: str) -> str:
     """What the encoder reads: NFKC (fullwidth and styled letters fold to plain ones), format
     characters dropped (zero-width spaces, joiners, bidi controls: they split words into pieces
-    the model never saw), whitespace collapsed. The zero-width non-joiner stays: Persian and
-    Sorani spell with it."""
+    the model never saw), Cyrillic/Greek look-alikes folded in words that mix them with Latin
+    letters ("уоu іdiоt": evasion the training text barely shows), whitespace collapsed. The
+    zero-width non-joiner stays: Persian and Sorani spell with it."""
     text = unicodedata.normalize("NFKC", text)
     if not text.isascii():
         text = "".join(ch for ch in text if ch == "\u200c" or unicodedata.category(ch) != "Cf")
+        text = fold_look_alike_words(text)
     return _SPACES.sub(" ", text).strip()
 
 
@@ -100,23 +103,21 @@ class EncoderScorer:
         starts = list(range(0, len(body) - width + stride, stride))[:MAX_WINDOWS]
         return [[ids[0], *body[s : s + width], ids[-1]] for s in starts]
 
+    def window_logits(self, window: list[int]) -> np.ndarray:
+        """One window alone, (n_heads,). Never batched: dynamic int8 quantises activations per
+        call, so a window run beside others (and their padding) moved by up to 0.24 in
+        probability. Alone, a comment scores the same in any company, and measured on the
+        news mix on one core it is no slower (51 against 47 comments/s: no padding)."""
+        ids = np.array([window], np.int64)
+        feed = {"input_ids": ids, "attention_mask": np.ones_like(ids)}
+        return self.session.run(None, feed)[0][0]
+
     def logits(self, texts: list[str]) -> np.ndarray:
         """(len(texts), n_heads): each head's highest logit over the comment's windows."""
-        if not texts:
-            return np.zeros((0, len(self.heads)), np.float32)
-        owners, sequences = [], []
+        out = np.full((len(texts), len(self.heads)), -np.inf, np.float32)
         for index, text in enumerate(texts):
             for window in self.windows(text):
-                owners.append(index)
-                sequences.append(window)
-        order = np.argsort([len(s) for s in sequences], kind="stable")
-        raw = np.empty((len(sequences), len(self.heads)), np.float32)
-        for start in range(0, len(order), BATCH):
-            group = order[start : start + BATCH]
-            ids, mask = pad_batch([sequences[i] for i in group])
-            raw[group] = self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
-        out = np.full((len(texts), len(self.heads)), -np.inf, np.float32)
-        np.maximum.at(out, np.asarray(owners), raw)
+                np.maximum(out[index], self.window_logits(window), out=out[index])
         return out
 
     def score_many(self, texts: list[str]) -> list[dict[str, float]]:

@@ -331,6 +331,34 @@ def _fold_homoglyphs(text: str) -> str:
     return _WORD_RE.sub(fold, text)  # 1-to-1, so offsets stay valid
 
 
+_HAS_LATIN_ANY_CASE_RE = re.compile(r"[A-Za-z]")
+
+
+def fold_look_alike_words(text: str) -> str:
+    """Cyrillic/Greek look-alikes folded to Latin in words that mix them with Latin letters
+    ("уоu іdiоt" -> "you idiot"), case kept, everything else as written. For readers of
+    un-normalised text (the encoder): a real Russian or Greek word has no Latin letter, so it
+    stays, and a model never sees the mixed spellings evasion invents."""
+    if not _HAS_OTHER_SCRIPT_RE.search(text):
+        return text
+    table = _homoglyph_table()
+
+    def fold_char(ch: str) -> str:
+        lower = ch.lower()
+        target = table.get(ord(lower)) if len(lower) == 1 else None
+        if target is None:
+            return ch
+        return target if ch == lower else target.upper()
+
+    def fold(m: re.Match[str]) -> str:
+        word = m.group()
+        if _HAS_LATIN_ANY_CASE_RE.search(word) and _HAS_OTHER_SCRIPT_RE.search(word):
+            return "".join(map(fold_char, word))
+        return word
+
+    return _WORD_RE.sub(fold, text)
+
+
 def _leet_form(token: str, after: str) -> str | None:
     """The de-leeted token, or None when it must stay as written."""
     core = token.rstrip("!")  # "shit!" keeps its exclamation mark

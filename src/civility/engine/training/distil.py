@@ -1,11 +1,13 @@
 """Distil the fine-tuned encoder (the teacher) into a smaller student, for speed.
 
-    civility train --tier encoder --data ../shared/data --student-of TEACHER_STATE \
+    civility train --tier encoder --data ../shared/data --student-of TEACHER \
         [--layers 6] [--frozen-layers 2] [--epochs 2] [--state STUDENT_STATE] [--resume]
 
-1. The teacher's logits for every training row, computed once from its state folder (its
-   cached lower-layer outputs, then its trained upper layers and heads) and kept beside the
-   student's state (`teacher_logits.npy`, valid for the teacher's step and rows).
+1. The teacher's logits for every training row, computed once and kept beside the student's
+   state (`teacher_logits.npy`, valid for the teacher and rows it was computed for). TEACHER is
+   a training state folder (its cached lower-layer outputs, then its trained upper layers and
+   heads) or an exported tier folder such as src/civility/models/encoder (the int8 ONNX model,
+   each row's first window: how training reads it).
 2. The student, the first `--layers` layers of e5-small with fresh heads, trained like the
    teacher (encoder.train: resumable, same rows, same draw) on a loss that is mostly the
    cross-entropy against the teacher's probabilities on every head (encoder.SOFT_WEIGHT) and
@@ -16,13 +18,31 @@ Export and cascade fit then run as for the teacher (encoder_tier.py).
 
 from __future__ import annotations
 
+import hashlib
 import json
+import time
 from pathlib import Path
 
 import numpy as np
 
 from . import encoder, resumable
-from .datasets import Row
+from .datasets import TARGETS, Row
+
+
+def cached_logits(out: Path, stamp: dict, compute) -> np.ndarray:
+    """`out`/teacher_logits.npy when its stamp (teacher and rows) matches, else `compute()`,
+    saved atomically with the stamp."""
+    saved, saved_stamp = out / "teacher_logits.npy", out / "teacher_logits.json"
+    if saved.exists() and saved_stamp.exists():
+        if json.loads(saved_stamp.read_text("utf-8")) == stamp:
+            return np.load(saved)
+    logits = compute()
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = out / "teacher_logits.tmp.npy"
+    np.save(tmp, logits)
+    tmp.replace(saved)
+    resumable.write_atomic(saved_stamp, json.dumps(stamp))
+    return logits
 
 
 def teacher_logits(teacher_state: Path, rows: list[Row], out: Path, log=print) -> np.ndarray:
@@ -36,28 +56,63 @@ def teacher_logits(teacher_state: Path, rows: list[Row], out: Path, log=print) -
         "teacher_data": config.data_fingerprint,
         "rows": resumable.data_fingerprint(texts, encoder.label_matrix(rows), np.zeros(0)),
     }
-    saved, saved_stamp = out / "teacher_logits.npy", out / "teacher_logits.json"
-    if saved.exists() and saved_stamp.exists():
-        if json.loads(saved_stamp.read_text("utf-8")) == stamp:
-            return np.load(saved)
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    tokenizer = encoder.load_tokenizer()
-    encodings = [e.ids for e in tokenizer.encode_batch(texts)]
-    keys = [resumable.text_key(t) for t in texts]
-    cache = None
-    if config.frozen_layers:
-        cache = resumable.LayerCache(teacher_state / f"cache-L{config.frozen_layers}")
-        encoder.build_cache(cache, keys, encodings, config.frozen_layers, device, log)
-    log(f"teacher logits for {len(rows)} rows (step {payload['step']})")
-    logits = encoder.predict_logits(
-        model, encodings, device, cache, keys, config.frozen_layers, log=log
-    )
-    out.mkdir(parents=True, exist_ok=True)
-    tmp = out / "teacher_logits.tmp.npy"
-    np.save(tmp, logits)
-    tmp.replace(saved)
-    resumable.write_atomic(saved_stamp, json.dumps(stamp))
-    return logits
+
+    def compute() -> np.ndarray:
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+        tokenizer = encoder.load_tokenizer()
+        encodings = [e.ids for e in tokenizer.encode_batch(texts)]
+        keys = [resumable.text_key(t) for t in texts]
+        cache = None
+        if config.frozen_layers:
+            cache = resumable.LayerCache(teacher_state / f"cache-L{config.frozen_layers}")
+            encoder.build_cache(cache, keys, encodings, config.frozen_layers, device, log)
+        log(f"teacher logits for {len(rows)} rows (step {payload['step']})")
+        return encoder.predict_logits(
+            model, encodings, device, cache, keys, config.frozen_layers, log=log
+        )
+
+    return cached_logits(out, stamp, compute)
+
+
+def is_exported(teacher: Path) -> bool:
+    """A shipped or exported tier folder (ONNX), rather than a training state folder."""
+    from ..encoder import MODEL_FILE
+
+    return (teacher / MODEL_FILE).exists() and not (teacher / "checkpoint.pt").exists()
+
+
+def exported_teacher_logits(
+    folder: Path, rows: list[Row], out: Path, *, threads: int = 2, log=print
+) -> np.ndarray:
+    """rows x heads logits of an exported teacher (the shipped int8 tier, say), read as training
+    reads a row: its first window of MAX_TOKENS tokens, scored alone as the runtime does. Cached
+    in `out` like teacher_logits. This is what makes a student possible when the teacher's training state is gone: the
+    quantised teacher's scores are what the product ships, so they are the ones to imitate."""
+    from ..encoder import MODEL_FILE, EncoderScorer
+
+    scorer = EncoderScorer(folder, threads=threads)
+    if scorer.max_tokens != encoder.MAX_TOKENS or scorer.prefix != encoder.PREFIX:
+        raise ValueError(f"{folder}: exported with another window or prefix than training uses")
+    if scorer.heads != tuple(TARGETS):
+        raise ValueError(f"{folder}: heads {scorer.heads} differ from training's {TARGETS}")
+    texts = [encoder.prepare_text(r.text) for r in rows]
+    stamp = {
+        "teacher_export": scorer.version,
+        "teacher_model": hashlib.sha256((folder / MODEL_FILE).read_bytes()).hexdigest()[:16],
+        "rows": resumable.data_fingerprint(texts, encoder.label_matrix(rows), np.zeros(0)),
+    }
+
+    def compute() -> np.ndarray:
+        log(f"teacher logits for {len(rows)} rows from the exported tier {scorer.version}")
+        logits = np.empty((len(rows), len(scorer.heads)), np.float32)
+        started = time.monotonic()
+        for index, row in enumerate(rows):
+            logits[index] = scorer.window_logits(scorer.windows(row.text)[0])
+            if index % 10000 == 0:
+                log(f"  {index}/{len(rows)} rows, {time.monotonic() - started:.0f} s")
+        return logits
+
+    return cached_logits(out, stamp, compute)
 
 
 def distil(
@@ -74,9 +129,15 @@ def distil(
     checkpoint_minutes: float = 5.0,
     log=print,
 ) -> dict:
-    if layers >= resumable.RunConfig.read(teacher_state / "run.json").layers:
-        raise ValueError("the student must have fewer layers than its teacher")
-    soft = teacher_logits(teacher_state, rows, student_state, log)
+    if is_exported(teacher_state):
+        teacher_layers = int(json.loads((teacher_state / "encoder.json").read_text())["layers"])
+        if layers >= teacher_layers:
+            raise ValueError("the student must have fewer layers than its teacher")
+        soft = exported_teacher_logits(teacher_state, rows, student_state, log=log)
+    else:
+        if layers >= resumable.RunConfig.read(teacher_state / "run.json").layers:
+            raise ValueError("the student must have fewer layers than its teacher")
+        soft = teacher_logits(teacher_state, rows, student_state, log)
     return encoder.train(
         rows,
         student_state,

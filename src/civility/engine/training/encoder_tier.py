@@ -10,7 +10,8 @@
    no fine-tuning (e.g. a run still in progress);
 3. fit the cascade's stackers, gate and policy bands on the dev split (fit_cascade.py), writing
    DIR/stacker.json, DIR/cascade_metrics.json and DIR/policy.toml.
-`--student-of TEACHER_STATE` distils a finished (or paused) run into a smaller student instead
+`--student-of TEACHER` distils a finished (or paused) run, or an exported tier such as the
+shipped one, into a smaller student instead
 (distil.py: 6 layers by default, trained on the teacher's scores over all training text), in
 its own resumable state folder; export and fit follow as above.
 To ship the result, copy DIR's encoder.int8.onnx, tokenizer.json, encoder.json, stacker.json and
@@ -48,8 +49,9 @@ def main(argv: list[str] | None = None) -> int:
         "--student-of",
         type=Path,
         default=None,
-        help="distil the run in this state folder into a smaller student (distil.py); the "
-        "student's state defaults to the teacher's folder name + '-student'",
+        help="distil the run in this state folder, or the exported tier in this folder (e.g. "
+        "src/civility/models/encoder), into a smaller student (distil.py); the student's "
+        "state defaults to the teacher's folder name + '-student'",
     )
     parser.add_argument("--checkpoint-minutes", type=float, default=5.0)
     parser.add_argument(
@@ -71,8 +73,10 @@ def main(argv: list[str] | None = None) -> int:
     from . import datasets, distil, encoder, export_encoder, fit_cascade, threat_set
 
     student = args.student_of is not None
-    if student and not (args.student_of / "checkpoint.pt").exists():
-        parser.error(f"--student-of {args.student_of}: no training state there")
+    if student and not (
+        (args.student_of / "checkpoint.pt").exists() or distil.is_exported(args.student_of)
+    ):
+        parser.error(f"--student-of {args.student_of}: no training state or exported tier there")
     state = args.state or (
         args.student_of.with_name(args.student_of.name + "-student")
         if student

@@ -25,6 +25,7 @@ import tempfile
 import time
 import tomllib
 from pathlib import Path
+from statistics import NormalDist
 
 import numpy as np
 
@@ -65,6 +66,10 @@ HAND_BANDS = {"vulgarity": (0.30, 0.90), "promotion": (0.02, 0.58)}
 # threat set's hard negatives and the rest.
 THREAT_APPROVE_CAP = 0.20
 THREAT_MARGIN = 0.8
+# The lowest of a few dozen tuning threats says little about the next few hundred: the band
+# also stays under the score that a logit-normal fitted to those threats puts this share of
+# threats below. The share is set by the target (no threat approved among ~400), not fitted.
+THREAT_TAIL_SHARE = 0.0025
 THREAT_REJECT_PRECISION = 0.99
 # The threat bands tried, widest first, where a language's misses call for a narrower one.
 THREAT_NARROWING = (1.0, *np.round(np.arange(0.19, 0.0, -0.01), 2), 0.005, 0.002, 0.001)
@@ -345,18 +350,15 @@ def choose_bands_and_gate(full_scores, fast_scores, stacker, labels, languages, 
     # that personal attack or overall already holds for review cannot be approved, however
     # faint its threat score (one such outlier had closed the band to 0.0003 and automation
     # with it). The gate's threat band is bounded the same way on the fast-only scores.
-    threat_band = below_every(
-        full_scores["threat"][
-            threats & under_bands(full_scores, approve, languages, skip="threat")
-        ],
-        THREAT_APPROVE_CAP,
-    )
-    gate_threat = below_every(
-        fast_scores["threat"][
-            threats & under_bands(fast_scores, approve, languages, skip="threat")
-        ],
-        threat_band,
-    )
+    # Both the lowest such threat (with a margin) and the fitted tail bound it.
+    open_elsewhere = full_scores["threat"][
+        threats & under_bands(full_scores, approve, languages, skip="threat")
+    ]
+    threat_band = below_every(open_elsewhere, tail_band(open_elsewhere, THREAT_APPROVE_CAP))
+    gate_open = fast_scores["threat"][
+        threats & under_bands(fast_scores, approve, languages, skip="threat")
+    ]
+    gate_threat = below_every(gate_open, tail_band(gate_open, threat_band))
     for lang, bands in approve.items():
         bands["threat"] = threat_band_within_miss(
             full_scores, approve, reject, languages, y_any, tuning, lang, threat_band
@@ -438,6 +440,16 @@ def below_every(scores: np.ndarray, cap: float) -> float:
     floor = float(scores.min()) * THREAT_MARGIN
     # Steps of 0.0001 (the policy file keeps four decimals); none fits: approve no comment.
     return min(cap, float(np.floor(floor * 10_000) / 10_000))
+
+
+def tail_band(scores: np.ndarray, cap: float, share: float = THREAT_TAIL_SHARE) -> float:
+    """The score under which a normal fitted to these threats' logits puts `share` of them, at
+    most `cap` (four decimals, rounded down). Fewer than 10 threats: `cap` (nothing to fit)."""
+    if len(scores) < 10:
+        return cap
+    z = np.log(np.clip(scores, 1e-6, 1 - 1e-6) / np.clip(1 - scores, 1e-6, 1))
+    tail = float(sigmoid(z.mean() + NormalDist().inv_cdf(share) * z.std(ddof=1)))
+    return min(cap, float(np.floor(tail * 10_000) / 10_000))
 
 
 def threat_figures(decision, scores, labels, sources, mask) -> dict:
