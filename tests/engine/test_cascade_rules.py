@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from civility.engine.cascade import HEADS, Cascade, lift_to_overall, logit, thin_head
+from civility.engine.cascade import (
+    HEADS,
+    LIFT_TARGETS,
+    Cascade,
+    lift_to_overall,
+    logit,
+    thin_head,
+)
 
 
 def test_thin_heads_average_the_tiers_logits():
@@ -100,6 +107,17 @@ def test_spam_is_not_lifted_into_an_offence():
     scores["overall"] = np.array([0.95])
     lifted = lift_to_overall(scores)
     assert max(lifted[c][0] for c in ("profanity", "personal_attack", "abuse")) == 0.05
+
+
+def test_a_generic_offence_is_never_lifted_onto_threat():
+    scores = {h: np.array([0.01]) for h in HEADS}
+    scores["threat"] = np.array([0.04])  # the likeliest offence, but faint
+    scores["overall"] = np.array([0.30])
+    lifted = lift_to_overall({h: v.copy() for h, v in scores.items()}, targets=LIFT_TARGETS)
+    assert lifted["threat"][0] == 0.04
+    assert max(lifted[c][0] for c in LIFT_TARGETS) == 0.30
+    # Stackers fitted before LIFT_TARGETS (no "lift_targets" key) keep the old lift.
+    assert lift_to_overall(scores)["threat"][0] == 0.30
 
 
 def test_lift_only_where_asked():

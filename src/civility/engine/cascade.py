@@ -9,10 +9,12 @@ probability:
 A category with too few dev labels to fit takes the mean of the two tiers' logits (threat: the
 encoder learnt from the ~100 labelled threats, boosted), or the fast tier's score alone where the
 encoder has nothing to add (`fast_only_heads`: vulgarity, which has no labels and comes from the
-lexicon; promotion, which the fast tier's rules and n-grams rank at 0.999 AUC). Then, as the fast tier does for languages with thin category labels, the
-likeliest offence category is raised to the "overall" probability in the languages the stacker
-file names (`lift_languages`): a comment that very likely breaks a guideline is not approved
-because no single category is sure which one (Turkish data, for one, says only offensive or not).
+lexicon; promotion, which the fast tier's rules and n-grams rank at 0.999 AUC). Then, as the
+fast tier does for languages with thin category labels, the likeliest offence category is
+raised to the "overall" probability in the languages the stacker file names (`lift_languages`):
+a comment that very likely breaks a guideline is not approved because no single category is
+sure which one (Turkish data, for one, says only offensive or not). Threat is never a target
+of the lift (`lift_targets`): its own head and bands speak for it.
 
 The gate: a comment skips the encoder only when its fast-only scores are already settled: one at
 or above its `reject_above` gate (fitted at ≥ 99% precision), or all below their `approve_below`
@@ -36,6 +38,10 @@ from .encoder import SHIPPED_ENCODER, EncoderScorer, sigmoid
 STACKER_FILE = "stacker.json"
 HEADS: tuple[str, ...] = (*CATEGORIES, "overall")
 OFFENCES: tuple[str, ...] = ("profanity", "vulgarity", "threat", "personal_attack", "abuse")
+# What the lift may raise. Threat is a head of its own (our threat set, the public threat
+# labels): a generic "offensive" probability is no threat, and lifted onto threat it had sent
+# Turkish news comments about violence to review and forced a narrow Turkish threat band.
+LIFT_TARGETS: tuple[str, ...] = ("profanity", "vulgarity", "personal_attack", "abuse")
 
 
 def logit(p) -> np.ndarray:
@@ -64,16 +70,19 @@ def thin_head(fast: np.ndarray, enc_logit: np.ndarray) -> np.ndarray:
     return sigmoid((logit(fast) + enc_logit) / 2)
 
 
-def lift_to_overall(scores: dict[str, np.ndarray], where=None) -> dict[str, np.ndarray]:
-    """Raise each comment's likeliest offence category to its overall probability (in place),
-    for the comments `where` is true (all by default), unless the comment is likely spam
-    (promotion >= 0.5 and its likeliest category): spam explains its own "overall"."""
-    stacked = np.column_stack([scores[c] for c in OFFENCES])
+def lift_to_overall(
+    scores: dict[str, np.ndarray], where=None, targets: Sequence[str] = OFFENCES
+) -> dict[str, np.ndarray]:
+    """Raise each comment's likeliest offence category among `targets` to its overall
+    probability (in place), for the comments `where` is true (all by default), unless the
+    comment is likely spam (promotion >= 0.5 and its likeliest category): spam explains its
+    own "overall"."""
+    stacked = np.column_stack([scores[c] for c in targets])
     top = stacked.argmax(axis=1)
     lift = np.ones(len(top), bool) if where is None else np.asarray(where, bool)
     spam = (scores["promotion"] >= 0.5) & (scores["promotion"] >= stacked.max(axis=1))
     lift = lift & ~spam
-    for j, c in enumerate(OFFENCES):
+    for j, c in enumerate(targets):
         raised = np.maximum(scores[c], scores["overall"])
         scores[c] = np.where((top == j) & lift, raised, scores[c])
     return scores
@@ -102,6 +111,8 @@ class Cascade:
         self.full = {h: Linear.from_json(v["full"]) for h, v in stacker["heads"].items() if v}
         self.fast = {h: Linear.from_json(v["fast"]) for h, v in stacker["heads"].items() if v}
         self.lift_languages = frozenset(stacker["lift_languages"])
+        # Stackers fitted before LIFT_TARGETS lifted onto every offence, threat included.
+        self.lift_targets = tuple(stacker.get("lift_targets", OFFENCES))
         self.fast_only_heads = frozenset(stacker.get("fast_only_heads", ()))
         self.gate_reject = {c: float(t) for c, t in stacker["gate"]["reject_above"].items()}
         # Per language: {category: threshold}; a language not listed is never settled by it.
@@ -127,7 +138,8 @@ class Cascade:
                 out[head] = self.fast[head](fast_features(fast[head], fast["overall"], lang))
             else:
                 out[head] = np.asarray(fast[head], np.float64)
-        return lift_to_overall(out, [lang in self.lift_languages for lang in languages])
+        lift = [lang in self.lift_languages for lang in languages]
+        return lift_to_overall(out, lift, self.lift_targets)
 
     def combined(self, fast: dict[str, np.ndarray], enc_logits: np.ndarray, languages):
         """Calibrated scores from both tiers: {head: (n,)}."""
@@ -142,7 +154,8 @@ class Cascade:
                 out[head] = np.asarray(fast[head], np.float64)
             else:
                 out[head] = thin_head(np.asarray(fast[head], np.float64), enc)
-        return lift_to_overall(out, [lang in self.lift_languages for lang in languages])
+        lift = [lang in self.lift_languages for lang in languages]
+        return lift_to_overall(out, lift, self.lift_targets)
 
     def settled(self, scores: dict[str, np.ndarray], languages: Sequence[str]) -> np.ndarray:
         """Which comments the fast-only scores settle (no encoder needed)."""

@@ -32,6 +32,7 @@ import numpy as np
 from ..assessment import CATEGORIES
 from ..cascade import (
     HEADS,
+    LIFT_TARGETS,
     STACKER_FILE,
     fast_features,
     full_features,
@@ -503,8 +504,8 @@ def fit(
     candidates = {}
     for lift in (("ar", "fa", "tr"), ("en", "ar", "fa", "tr")):
         where = np.isin(languages, lift)
-        full_l = lift_to_overall({h: v.copy() for h, v in full_scores.items()}, where)
-        fast_l = lift_to_overall({h: v.copy() for h, v in fast_scores.items()}, where)
+        full_l = lift_to_overall({h: v.copy() for h, v in full_scores.items()}, where, LIFT_TARGETS)
+        fast_l = lift_to_overall({h: v.copy() for h, v in fast_scores.items()}, where, LIFT_TARGETS)
         chosen = choose_bands_and_gate(full_l, fast_l, stacker, labels, languages, tuning)
         automation = figures(chosen["decision"], y_any, languages, sources, tuning & public)[
             "automation"
@@ -543,6 +544,7 @@ def fit(
         "languages": list(STACK_LANGUAGES),
         "encoder_languages": list(ENCODER_LANGUAGES),
         "lift_languages": list(lift),
+        "lift_targets": list(LIFT_TARGETS),
         "fast_only_heads": list(FAST_ONLY_HEADS),
         "heads": stacker,
         "gate": gate,
