@@ -263,7 +263,6 @@ _HOMOGLYPH_OVERRIDES = {
 
 
 _WORD_RE = re.compile(r"[^\W\d_]+")
-_HAS_LATIN_RE = re.compile(r"[a-z]")
 _HAS_OTHER_SCRIPT_RE = re.compile(r"[\u0370-\u03ff\u0400-\u052f\u1f00-\u1fff]")
 
 _LEET = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i"}
@@ -317,28 +316,15 @@ def _identity(original: str, view: str) -> NormalizedText:
     return NormalizedText(original, view, offsets, offsets[1:])
 
 
-def _fold_homoglyphs(text: str) -> str:
-    if not _HAS_OTHER_SCRIPT_RE.search(text):
-        return text
-    table = _homoglyph_table()
-
-    def fold(m: re.Match[str]) -> str:
-        word = m.group()
-        if _HAS_LATIN_RE.search(word) and _HAS_OTHER_SCRIPT_RE.search(word):
-            return word.translate(table)
-        return word
-
-    return _WORD_RE.sub(fold, text)  # 1-to-1, so offsets stay valid
-
-
-_HAS_LATIN_ANY_CASE_RE = re.compile(r"[A-Za-z]")
+_HAS_LATIN_RE = re.compile(r"[A-Za-z]")
 
 
 def fold_look_alike_words(text: str) -> str:
     """Cyrillic/Greek look-alikes folded to Latin in words that mix them with Latin letters
-    ("уоu іdiоt" -> "you idiot"), case kept, everything else as written. For readers of
-    un-normalised text (the encoder): a real Russian or Greek word has no Latin letter, so it
-    stays, and a model never sees the mixed spellings evasion invents."""
+    ("уоu іdiоt" -> "you idiot"), case kept, everything else as written: a real Russian or
+    Greek word has no Latin letter, so it stays. One character for one, so the matching
+    view's offsets stay valid (normalize folds its casefolded view with it), and the encoder
+    reads the un-casefolded comment through it (model_text)."""
     if not _HAS_OTHER_SCRIPT_RE.search(text):
         return text
     table = _homoglyph_table()
@@ -352,7 +338,7 @@ def fold_look_alike_words(text: str) -> str:
 
     def fold(m: re.Match[str]) -> str:
         word = m.group()
-        if _HAS_LATIN_ANY_CASE_RE.search(word) and _HAS_OTHER_SCRIPT_RE.search(word):
+        if _HAS_LATIN_RE.search(word) and _HAS_OTHER_SCRIPT_RE.search(word):
             return "".join(map(fold_char, word))
         return word
 
@@ -431,7 +417,7 @@ def normalize(text: str) -> NormalizedText:
         view, starts, ends = _char_level(text)
         if len(view) == len(text) and all(map(int.__eq__, starts, range(len(text)))):
             starts = ends = None  # nothing moved: keep the cheap identity map
-        view = _fold_homoglyphs(view)
+        view = fold_look_alike_words(view)
     leet, spaced, repeats = _rules_needed(view)
     if not (leet or spaced or repeats) and starts is None:
         return _identity(text, view)

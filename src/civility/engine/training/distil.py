@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..encoder import META_FILE, MODEL_FILE, EncoderScorer
 from . import encoder, resumable
 from .datasets import TARGETS, Row
 
@@ -76,8 +77,6 @@ def teacher_logits(teacher_state: Path, rows: list[Row], out: Path, log=print) -
 
 def is_exported(teacher: Path) -> bool:
     """A shipped or exported tier folder (ONNX), rather than a training state folder."""
-    from ..encoder import MODEL_FILE
-
     return (teacher / MODEL_FILE).exists() and not (teacher / "checkpoint.pt").exists()
 
 
@@ -86,10 +85,9 @@ def exported_teacher_logits(
 ) -> np.ndarray:
     """rows x heads logits of an exported teacher (the shipped int8 tier, say), read as training
     reads a row: its first window of MAX_TOKENS tokens, scored alone as the runtime does. Cached
-    in `out` like teacher_logits. This is what makes a student possible when the teacher's training state is gone: the
-    quantised teacher's scores are what the product ships, so they are the ones to imitate."""
-    from ..encoder import MODEL_FILE, EncoderScorer
-
+    in `out` like teacher_logits. This is what makes a student possible when the teacher's
+    training state is gone: the quantised teacher's scores are what the product ships, so they
+    are the ones to imitate."""
     scorer = EncoderScorer(folder, threads=threads)
     if scorer.max_tokens != encoder.MAX_TOKENS or scorer.prefix != encoder.PREFIX:
         raise ValueError(f"{folder}: exported with another window or prefix than training uses")
@@ -129,14 +127,16 @@ def distil(
     checkpoint_minutes: float = 5.0,
     log=print,
 ) -> dict:
-    if is_exported(teacher_state):
-        teacher_layers = int(json.loads((teacher_state / "encoder.json").read_text())["layers"])
-        if layers >= teacher_layers:
-            raise ValueError("the student must have fewer layers than its teacher")
+    exported = is_exported(teacher_state)
+    if exported:
+        teacher_layers = int(json.loads((teacher_state / META_FILE).read_text("utf-8"))["layers"])
+    else:
+        teacher_layers = resumable.RunConfig.read(teacher_state / "run.json").layers
+    if layers >= teacher_layers:
+        raise ValueError("the student must have fewer layers than its teacher")
+    if exported:
         soft = exported_teacher_logits(teacher_state, rows, student_state, log=log)
     else:
-        if layers >= resumable.RunConfig.read(teacher_state / "run.json").layers:
-            raise ValueError("the student must have fewer layers than its teacher")
         soft = teacher_logits(teacher_state, rows, student_state, log)
     return encoder.train(
         rows,

@@ -38,6 +38,7 @@ from ..cascade import (
     full_features,
     language_features,
     lift_to_overall,
+    logit,
     thin_head,
 )
 from ..encoder import SHIPPED_ENCODER, EncoderScorer, sigmoid
@@ -448,7 +449,9 @@ def tail_band(scores: np.ndarray, cap: float, share: float = THREAT_TAIL_SHARE) 
     most `cap` (four decimals, rounded down). Fewer than 10 threats: `cap` (nothing to fit)."""
     if len(scores) < 10:
         return cap
-    z = np.log(np.clip(scores, 1e-6, 1 - 1e-6) / np.clip(1 - scores, 1e-6, 1))
+    # cascade.logit clips at 1e-4; a threat scored lower already closes the band in
+    # below_every, so the clip never decides it.
+    z = logit(scores)
     tail = float(sigmoid(z.mean() + NormalDist().inv_cdf(share) * z.std(ddof=1)))
     return min(cap, float(np.floor(tail * 10_000) / 10_000))
 
